@@ -1,0 +1,77 @@
+"""The scripted brain: replays recorded responses, for tests, demos and reproductions.
+
+File format (JSON)::
+
+    {
+      "format": "remoroo.scripted/1",
+      "plans":   [PLAN, ...],        # plans[k] answers the k-th plan request (0 = first, then replans)
+      "patches": [PROPOSAL, ...]     # patches[n-1] answers turn n
+    }
+
+A PLAN is the JSON of :class:`~remoroo.plan.Plan`; a PROPOSAL the JSON of
+:class:`~remoroo.patch.PatchProposal` (``edits``, ``diff`` or ``text``), or
+``{"give_up": "reason"}``. Past the end of ``plans`` the last plan is
+repeated; past the end of ``patches`` the brain gives up. The brain is
+stateless: it picks its answer from the request's ``replan`` and ``turn``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from remoroo.brain.protocol import PatchRequest, PatchResponse, PlanRequest, PlanResponse
+from remoroo.errors import UserError
+from remoroo.patch import PatchProposal
+from remoroo.plan import Plan
+
+
+class GiveUp(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    give_up: str
+
+
+class Script(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["remoroo.scripted/1"] = "remoroo.scripted/1"
+    plans: list[Plan | GiveUp] = Field(min_length=1)
+    patches: list[GiveUp | PatchProposal] = Field(default_factory=list)
+
+
+def load_script(path: Path) -> Script:
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UserError(f"No scripted brain file at {path}: pass --brain scripted:PATH to an existing file.") from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"The scripted brain file {path} is not valid JSON ({exc}): fix it.") from exc
+    try:
+        return Script.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise UserError(
+            f"The scripted brain file {path} is malformed at {loc or 'top level'}: {first['msg']} "
+            "(see 'Scripted brain' in the README for the format)."
+        ) from exc
+
+
+class ScriptedBrain:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    def respond(self, request: PlanRequest | PatchRequest) -> PlanResponse | PatchResponse:
+        if isinstance(request, PlanRequest):
+            entry = self.script.plans[min(request.replan, len(self.script.plans) - 1)]
+            if isinstance(entry, GiveUp):
+                return PlanResponse(give_up=entry.give_up)
+            return PlanResponse(plan=entry)
+        if request.turn > len(self.script.patches):
+            return PatchResponse(give_up=f"the script has only {len(self.script.patches)} patches")
+        item = self.script.patches[request.turn - 1]
+        if isinstance(item, GiveUp):
+            return PatchResponse(give_up=item.give_up)
+        return PatchResponse(proposal=item)

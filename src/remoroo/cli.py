@@ -1,0 +1,175 @@
+"""The command line: ``remoroo run | show | apply | schema``.
+
+Exit codes: 0 SUCCESS, 3 PARTIAL_SUCCESS, 1 FAIL, 2 usage or config error.
+This is the edge: the only place that reads ``os.environ`` and builds the
+frozen :class:`~remoroo.config.RunConfig`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from remoroo.errors import UserError
+
+EXIT = {"SUCCESS": 0, "PARTIAL_SUCCESS": 3, "FAIL": 1}
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Improve a repository against measurable goals, without cheating.")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        raise SystemExit(2) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        raise SystemExit(1) from None
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(2) from None
+        raise
+
+
+@app.command("run")
+def run_cmd(
+    repo: Optional[Path] = typer.Argument(None, help="Repository to improve (default: current folder)."),
+    goal: Optional[str] = typer.Option(None, "--goal", help="What should improve, in words."),
+    metrics: Optional[str] = typer.Option(None, "--metrics", help="Targets, e.g. 'fib_10 == 55, runtime_s < 2'."),
+    case: Optional[Path] = typer.Option(None, "--case", help="Run a benchmark case.json instead."),
+    brain: Optional[str] = typer.Option(None, "--brain", help="search | llm | scripted:FILE | http://HOST:PORT"),
+    max_turns: Optional[int] = typer.Option(None, "--max-turns", help="Turn budget."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Overall time budget in seconds."),
+    keep_work: Optional[bool] = typer.Option(None, "--keep-work", help="Keep the isolated workspace."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before running the plan's commands."),
+    as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
+) -> None:
+    """Plan, patch an isolated copy, measure, audit and decide; end with a report."""
+    from remoroo.brain import make_client
+    from remoroo.case import load_case
+    from remoroo.config import build_config
+    from remoroo.engine import run
+
+    cli: dict[str, Any] = {"brain": brain, "max_turns": max_turns, "timeout_s": timeout, "keep_work": keep_work}
+    if case is not None:
+        if goal or metrics or repo:
+            raise UserError("--case takes the repository, goal and metrics from case.json: drop REPO/--goal/--metrics.")
+        loaded, repo = load_case(case)
+        cli.update(goal=loaded.goal, metrics=loaded.metrics, case_id=loaded.case_id)
+        cli["max_turns"] = max_turns if max_turns is not None else loaded.max_turns
+        cli["timeout_s"] = timeout if timeout is not None else loaded.timeout_s
+    else:
+        if not goal or not metrics:
+            raise UserError("Give both --goal 'what to improve' and --metrics 'fib_10 == 55' (or --case case.json).")
+        cli.update(goal=goal, metrics=metrics)
+    repo = (repo or Path.cwd()).resolve()
+    if not repo.is_dir():
+        raise UserError(f"The repository {repo} does not exist: pass the path of an existing folder.")
+    config = build_config(repo, cli, os.environ)
+    from remoroo.spec import parse_goal
+
+    parse_goal(config.goal, config.metrics)  # bad specs fail before anything is written
+    client = make_client(config.brain)
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"remoroo will run commands chosen by the brain ({client.name}) on an isolated copy of "
+                      f"{repo}. Continue?", abort=True)
+    result = run(config, client, observer=None if as_json else _progress)
+    report_path = result.run_dir / "final_report.md"
+    if as_json:
+        sys.stdout.write((result.run_dir / "final_report.json").read_text(encoding="utf-8"))
+    else:
+        colour = {"SUCCESS": "green", "PARTIAL_SUCCESS": "yellow", "FAIL": "red"}[result.outcome]
+        out.print(f"[bold {colour}]{result.outcome}[/]: {result.reason}", soft_wrap=True)
+        out.print(f"report: {report_path}", soft_wrap=True)
+    raise typer.Exit(EXIT[result.outcome])
+
+
+def _progress(event: dict[str, Any]) -> None:
+    kind = event["event"]
+    if kind == "plan_accepted":
+        err.print(f"plan accepted: {', '.join(event['commands'])}", soft_wrap=True)
+    elif kind == "plan_rejected":
+        err.print(f"plan rejected: {'; '.join(event['defects'])}", soft_wrap=True)
+    elif kind == "baseline":
+        err.print(f"baseline: {_metrics_text(event['metrics'])}", soft_wrap=True)
+    elif kind == "turn":
+        err.print(f"turn {event['turn']}: {event['decision']} ({event['reason']}) {_metrics_text(event['metrics'])}",
+                  soft_wrap=True)
+    elif kind == "replan":
+        err.print(f"replanning: {event['reason']}")
+
+
+def _metrics_text(metrics: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in metrics.items()) or "(no metrics)"
+
+
+@app.command("show")
+def show_cmd(
+    run_id: str = typer.Argument("latest", help="A run id, or 'latest'."),
+    repo: Path = typer.Option(Path("."), "--repo", help="The repository the run belongs to."),
+    as_json: bool = typer.Option(False, "--json", help="Print final_report.json."),
+) -> None:
+    """Show a run's outcome, reason, metric table and evidence."""
+    from remoroo.ledger import find_run
+    from remoroo.report import Report, fmt
+
+    run_dir = find_run(repo.resolve(), run_id)
+    if run_dir is None:
+        raise UserError(f"No run {run_id!r} under {repo.resolve()}/.remoroo/runs: run 'remoroo run' first.")
+    report_file = run_dir / "final_report.json"
+    if not report_file.is_file():
+        raise UserError(f"Run {run_dir.name} has no final_report.json yet: it is still running or was killed.")
+    if as_json:
+        sys.stdout.write(report_file.read_text(encoding="utf-8"))
+        raise typer.Exit(0)
+    report = Report.model_validate_json(report_file.read_text(encoding="utf-8"))
+    out.print(f"run {report.run_id}: [bold]{report.outcome}[/] — {report.reason}", soft_wrap=True)
+    table = Table("metric", "target", "baseline", "final", "met")
+    for row in report.metrics:
+        met = "—" if row.met is None else ("yes" if row.met else "no")
+        table.add_row(row.metric, "; ".join(row.targets), fmt(row.baseline), fmt(row.final), met)
+    out.print(table)
+    out.print(f"evidence: {run_dir}", soft_wrap=True)
+
+
+@app.command("apply")
+def apply_cmd(
+    run_id: str = typer.Argument("latest", help="A run id, or 'latest'."),
+    repo: Path = typer.Option(Path("."), "--repo", help="The repository to apply the run's final patch to."),
+) -> None:
+    """Apply a run's final_patch.diff to your working tree (refuses on conflicts)."""
+    from remoroo.deliver import apply_run
+
+    diff_path, files = apply_run(repo.resolve(), run_id)
+    if not files:
+        out.print(f"{diff_path} is empty: the run kept no change, nothing to apply.", soft_wrap=True)
+        return
+    out.print(f"applied {diff_path} to {repo.resolve()}: {', '.join(files)}", soft_wrap=True)
+
+
+@app.command("schema")
+def schema_cmd(name: str = typer.Argument(..., help="plan | patch | report | case | brain-request | "
+                                                     "brain-response | scripted-brain")) -> None:
+    """Print the JSON Schema of a contract."""
+    from remoroo.schema import schema
+
+    sys.stdout.write(json.dumps(schema(name), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Run configuration, built once at the edge and frozen.
+
+Layers, lowest first: defaults < ``REPO/remoroo.toml`` (a ``[run]`` table) <
+environment (``REMOROO_<KEY>``) < CLI flags. ``RunConfig.sources`` records
+where each value came from, and run.json keeps it. Nothing below the CLI
+reads ``os.environ``: the environment reaches the engine only through this
+config.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from remoroo.errors import UserError
+
+TUNABLE = {
+    "brain": str,
+    "max_turns": int,
+    "timeout_s": float,
+    "stagnation_turns": int,
+    "max_replans": int,
+    "max_plan_attempts": int,
+    "max_patch_reflections": int,
+    "grace_s": float,
+    "context_budget_chars": int,
+    "noise_rel_timing": float,
+    "keep_work": bool,
+}
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    repo: Path
+    goal: str
+    metrics: str
+    case_id: str | None = None
+    brain: str = "search"
+    max_turns: int = Field(default=8, ge=0, le=1000)
+    timeout_s: float = Field(default=600.0, gt=0)
+    stagnation_turns: int = Field(default=3, ge=1)
+    max_replans: int = Field(default=1, ge=0)
+    max_plan_attempts: int = Field(default=3, ge=1)
+    max_patch_reflections: int = Field(default=3, ge=0)
+    grace_s: float = Field(default=1.0, ge=0)
+    context_budget_chars: int = Field(default=60_000, ge=1000)
+    noise_rel_timing: float = Field(default=0.10, ge=0)
+    keep_work: bool = False
+    sources: dict[str, str] = Field(default_factory=dict)
+    command_env: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+
+def build_config(repo: Path, cli: Mapping[str, Any], env: Mapping[str, str]) -> RunConfig:
+    """Merge the layers; ``cli`` values of None mean "not given"."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for key, value in _toml_layer(repo).items():
+        values[key], sources[key] = value, "remoroo.toml"
+    for key, kind in TUNABLE.items():
+        raw = env.get(f"REMOROO_{key.upper()}")
+        if raw is not None:
+            values[key], sources[key] = _from_env(key, raw, kind), "env"
+    for key, value in cli.items():
+        if value is not None:
+            values[key], sources[key] = value, "cli"
+    for key in RunConfig.model_fields:
+        sources.setdefault(key, "default")
+    sources.pop("sources", None)
+    sources.pop("command_env", None)
+    try:
+        return RunConfig(repo=repo, sources=sources, command_env=dict(env), **values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else "config"
+        raise UserError(
+            f"Invalid setting {key} (from {sources.get(key, 'default')}): {err['msg']}. Fix that value."
+        ) from exc
+
+
+def _toml_layer(repo: Path) -> dict[str, Any]:
+    path = repo / "remoroo.toml"
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"{path} is not valid TOML ({exc}): fix or remove it.") from exc
+    table = data.get("run", {})
+    if not isinstance(table, dict):
+        raise UserError(f"{path}: [run] must be a table of settings.")
+    unknown = sorted(set(table) - set(TUNABLE))
+    if unknown:
+        raise UserError(f"{path}: unknown setting(s) {', '.join(unknown)} in [run]; known: {', '.join(TUNABLE)}.")
+    return dict(table)
+
+
+def _from_env(key: str, raw: str, kind: type) -> Any:
+    if kind is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise UserError(f"REMOROO_{key.upper()}={raw!r} is not a boolean: use 1/0 or true/false.")
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise UserError(f"REMOROO_{key.upper()}={raw!r} is not a valid {kind.__name__}.") from exc

@@ -1,0 +1,44 @@
+"""Report a metric from the measured program: ``remoroo.emit("accuracy", acc)``.
+
+Zero dependencies, safe to import from any program the engine measures. The
+engine sets ``REMOROO_METRICS_FILE`` (and ``REMOROO_RUN_NONCE``) for each
+command it runs; each call appends one JSON line there. Outside a remoroo run
+the call does nothing, so instrumented code keeps working on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+METRICS_FILE_ENV = "REMOROO_METRICS_FILE"
+NONCE_ENV = "REMOROO_RUN_NONCE"
+
+
+def emit(name: str, value: object) -> None:
+    """Record ``value`` for metric ``name`` in this run's metrics file."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("emit(name, value): name must be a non-empty string")
+    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        value = repr(value)
+    if not isinstance(value, (bool, int, float, str)):
+        raise TypeError(
+            f"emit({name!r}, ...): value must be a number, bool or string, "
+            f"not {type(value).__name__}"
+        )
+    path = os.environ.get(METRICS_FILE_ENV)
+    if not path:
+        return
+    line = {
+        "name": name,
+        "value": value,
+        "nonce": os.environ.get(NONCE_ENV, ""),
+        "pid": os.getpid(),
+        "t": time.time(),
+    }
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line) + "\n")

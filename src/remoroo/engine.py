@@ -1,0 +1,190 @@
+"""One run, from goal to a terminal outcome.
+
+goal → index (context slice) → plan → baseline → turns of
+patch → run → measure → audit → decide → final verification → report.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from remoroo.brain.protocol import BrainClient, StateSummary
+from remoroo.budget import Budget
+from remoroo.config import RunConfig
+from remoroo.decide import Noise, Outcome, evaluate, final_outcome
+from remoroo.errors import EngineError, UserError
+from remoroo.goal import is_number
+from remoroo.ledger import RunFolder, new_run_id
+from remoroo.measure import Environment, measure
+from remoroo.plan import required_metrics
+from remoroo.planning import make_plan
+from remoroo.report import write_reports
+from remoroo.session import Ending, Session
+from remoroo.spec import parse_goal
+from remoroo.turn import GaveUp, run_turn
+from remoroo.verify import verify_final
+from remoroo.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    run_dir: Path
+    outcome: Outcome
+    reason: str
+
+
+def run(config: RunConfig, brain: BrainClient,
+        observer: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
+    """Run the engine on ``config.repo``; always ends with a report."""
+    goal = parse_goal(config.goal, config.metrics)
+    if not config.repo.is_dir():
+        raise UserError(f"The repository {config.repo} does not exist: pass the path of a folder.")
+    folder = RunFolder.create(config.repo, new_run_id(), observer)
+    folder.write_json("run.json", {"run_id": folder.run_id, "brain": brain.name,
+                                   "config": config.model_dump(mode="json")})
+    folder.append("run_started", run_id=folder.run_id, goal=goal.text, spec=goal.spec, brain=brain.name,
+                  targets=[t.text for t in goal.targets], semantic=[s.text for s in goal.semantic],
+                  metrics=required_metrics(goal))
+    session: Session | None = None
+    try:
+        workspace = Workspace.snapshot(config.repo, folder.root / "work")
+        session = Session(
+            config=config, user_goal=goal, goal=goal, brain=brain, folder=folder, workspace=workspace,
+            budget=Budget(config.max_turns, config.timeout_s, config.stagnation_turns),
+            env=_environment(config, folder), noise=Noise(rel_tol_timing=config.noise_rel_timing),
+        )
+        ending = drive(session)
+    except EngineError as exc:
+        folder.append("engine_error", error=str(exc), kind=type(exc).__name__)
+        ending = Ending("FAIL", f"engine error: {exc}")
+    except KeyboardInterrupt:
+        folder.append("cancelled")
+        ending = Ending("FAIL", "cancelled by the user")
+    finally:
+        if session is None or not config.keep_work:
+            shutil.rmtree(folder.root / "work", ignore_errors=True)
+    folder.append("run_finished", outcome=ending.outcome, reason=ending.reason,
+                  turns=session.turns_run if session else 0, brain_calls=brain.calls)
+    write_reports(folder)
+    return RunResult(folder.run_id, folder.root, ending.outcome, ending.reason)
+
+
+def drive(session: Session) -> Ending:
+    """The loop: plan, baseline, then turns until done, out of budget, or stagnant."""
+    planned = make_plan(session, replan=0, reason=None)
+    if isinstance(planned, Ending):
+        return planned
+    started = baseline(session)
+    if isinstance(started, Ending):
+        return started
+    stop = f"turn budget ({session.config.max_turns}) used up"
+    for turn in range(1, session.config.max_turns + 1):
+        if _all_met(session):
+            stop = ""
+            break
+        if session.budget.time_exhausted():
+            stop = f"time budget ({session.config.timeout_s:g}s) used up"
+            break
+        if session.budget.stagnated():
+            if session.replans >= session.config.max_replans:
+                stop = f"stagnation: {session.budget.stagnant} turns without metric progress"
+                break
+            replanned = _replan(session)
+            if isinstance(replanned, Ending):
+                stop = replanned.reason
+                break
+        result = run_turn(session, turn)
+        if isinstance(result, GaveUp):
+            stop = f"the brain had nothing more to try: {result.reason}"
+            break
+        session.turns_run = turn
+        _count_stagnation(session, result.verdict.progress, result.ran_ok)
+    else:
+        if _all_met(session):
+            stop = ""
+    return conclude(session, stop)
+
+
+def baseline(session: Session) -> Ending | None:
+    assert session.plan is not None
+    logs = session.folder.turn_dir(0) / "logs"
+    result = measure(session.plan, session.metrics, session.work_root, logs, session.env, session.budget.deadline)
+    session.baseline = result
+    session.kept_commit = session.workspace.base
+    session.kept_metrics, session.kept_runs = dict(result.metrics), result.code_runs
+    session.note_measurement(result)
+    session.folder.write_json("turns/0/metrics.json", result)
+    session.folder.append(
+        "baseline", metrics=result.metrics, missing=result.missing, flags=result.flags,
+        duration_s=round(result.duration_s, 3),
+        commands=[{"name": c.name, "exit_code": c.exit_code, "timed_out": c.timed_out,
+                   "duration_s": round(c.duration_s, 3)} for c in result.commands],
+    )
+    session.history.append(StateSummary(label="baseline", turn=0, metrics=dict(result.metrics),
+                                        decision="BASELINE", reason="the repository as given"))
+    for target in session.goal.targets:
+        ref = getattr(target.rhs, "metric", None)
+        if getattr(target.rhs, "kind", "") == "baseline" and not is_number(result.metrics.get(ref)):
+            why = result.missing.get(ref or "", "it is not a number")
+            return Ending("FAIL", f"unmeasurable: {target.text!r} needs the baseline of {ref}, but {why}")
+    if result.code_runs and result.missing:
+        why = "; ".join(f"{m}: {r}" for m, r in result.missing.items())
+        return Ending("FAIL", f"unmeasurable: the commands ran but the plan's instrumentation found no value ({why})")
+    return None
+
+
+def _replan(session: Session) -> Ending | None:
+    session.replans += 1
+    reason = f"{session.budget.stagnant} turns without metric progress"
+    session.folder.append("replan", replan=session.replans, reason=reason)
+    planned = make_plan(session, replan=session.replans, reason=reason)
+    if isinstance(planned, Ending):
+        return planned
+    session.budget.stagnant = 0
+    return None
+
+
+def _count_stagnation(session: Session, progress: bool, ran_ok: bool) -> None:
+    if progress or (not session.ever_measured and ran_ok):
+        session.budget.stagnant = 0
+    else:
+        session.budget.stagnant += 1
+
+
+def _all_met(session: Session) -> bool:
+    statuses = evaluate(session.goal, session.kept_metrics, session.baseline_metrics)
+    return bool(statuses) and all(s.met for s in statuses)
+
+
+def conclude(session: Session, stop: str) -> Ending:
+    ws = session.workspace
+    changed = session.kept_commit != ws.base
+    diff = ws.diff(ws.base, session.kept_commit) if changed else ""
+    (session.folder.root / "final_patch.diff").write_text(diff, encoding="utf-8")
+    outcome, reason = final_outcome(session.goal, session.baseline_metrics, session.kept_metrics, changed,
+                                    session.noise)
+    final_metrics = dict(session.kept_metrics)
+    if changed and outcome != "FAIL":
+        outcome, reason, final_metrics = verify_final(session, diff, outcome, reason)
+    statuses = evaluate(session.goal, final_metrics, session.baseline_metrics)
+    session.folder.append("final", metrics=final_metrics, kept_turn=session.kept_turn, changed=changed,
+                          stop=stop, targets=statuses, metric_names=session.metrics)
+    if stop and outcome != "SUCCESS":
+        reason = f"{reason} (stopped: {stop})"
+    return Ending(outcome, reason)
+
+
+def _environment(config: RunConfig, folder: RunFolder) -> Environment:
+    shim = folder.root / "shim"
+    (shim / "remoroo").mkdir(parents=True)
+    source = Path(__file__).with_name("emit.py")
+    shutil.copy2(source, shim / "remoroo" / "emit.py")
+    (shim / "remoroo" / "__init__.py").write_text(
+        '"""remoroo helper for measured programs."""\nfrom remoroo.emit import emit\n\n__all__ = ["emit"]\n',
+        encoding="utf-8",
+    )
+    return Environment(base_env=dict(config.command_env), shim_dir=str(shim), grace_s=config.grace_s)

@@ -1,0 +1,79 @@
+"""The three error families of remoroo.
+
+``FeedbackError``
+    Goes back to the brain as feedback, counted and capped by the engine: a
+    patch that did not apply, a plan that failed validation. The message is
+    written for a model to act on.
+
+``EngineError``
+    Ends the run as FAIL, with evidence: a command that could not be started,
+    a git failure in the workspace, a brain that broke its protocol.
+
+``UserError``
+    The user must fix something: a malformed goal, metric spec, case.json,
+    plan or patch file, or a missing repository. The CLI prints the message
+    (which names the problem and the fix) and exits with code 2.
+
+Exceptions never log themselves; the stage that catches one records it in
+the run ledger. Vendor exceptions (git, subprocess, pydantic, httpx, ...) are
+translated into one of these at the adapter that calls the vendor, raised
+``from`` the original.
+"""
+
+from __future__ import annotations
+
+
+class RemorooError(Exception):
+    """Base of every error remoroo raises on purpose."""
+
+
+class FeedbackError(RemorooError):
+    """A problem the brain can correct on its next call."""
+
+    def __init__(self, message: str, *, kind: str = "feedback") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class PlanRejected(FeedbackError):
+    """The plan failed validation; the message lists every defect."""
+
+    def __init__(self, defects: list[str]) -> None:
+        self.defects = list(defects)
+        body = "\n".join(f"- {d}" for d in self.defects)
+        super().__init__(f"The plan was rejected:\n{body}", kind="plan_rejected")
+
+
+class PatchRejected(FeedbackError):
+    """A patch could not be parsed or applied; nothing was written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="patch_rejected")
+
+
+class EngineError(RemorooError):
+    """A failure that ends the run as FAIL, with evidence kept."""
+
+
+class GitError(EngineError):
+    """A git command in the workspace failed."""
+
+
+class BrainError(EngineError):
+    """The brain broke the protocol or could not be reached."""
+
+
+class CommandError(EngineError):
+    """A planned command could not be started at all."""
+
+
+class UserError(RemorooError):
+    """Bad input from the user: exit code 2 with a message naming the fix."""
+
+
+class SpecError(UserError):
+    """The metric spec cannot be parsed."""
+
+
+class CaseError(UserError):
+    """A case.json file is malformed."""

@@ -1,0 +1,64 @@
+"""The git adapter: every git call goes through :func:`git`, errors become GitError."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from remoroo.errors import GitError
+
+_ISOLATION = [
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "commit.gpgsign=false",
+    "-c", "user.name=remoroo",
+    "-c", "user.email=remoroo@localhost",
+    "-c", "core.autocrlf=false",
+    "-c", "advice.detachedHead=false",
+    "-c", "init.defaultBranch=main",
+]
+_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+    "LC_ALL": "C",
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+}
+
+
+def git(repo: Path, *args: str, input_text: str | None = None, check: bool = True,
+        timeout_s: float = 300.0) -> str:
+    """Run ``git -C repo ARGS`` and return stdout; raise GitError on failure."""
+    cmd = ["git", "-C", str(repo), *_ISOLATION, *args]
+    try:
+        done = subprocess.run(
+            cmd, input=input_text, capture_output=True, text=True, env=_ENV,
+            timeout=timeout_s, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git {' '.join(args)} failed to run: {exc}") from exc
+    if check and done.returncode != 0:
+        raise GitError(f"git {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+def git_ok(repo: Path, *args: str, input_text: str | None = None,
+           standalone: bool = False) -> tuple[bool, str]:
+    """Run git without raising; return (succeeded, stderr or stdout).
+
+    ``standalone`` stops git from finding a repository above ``repo``, so a
+    folder inside someone else's checkout is treated as a plain folder.
+    """
+    cmd = ["git", "-C", str(repo), *_ISOLATION, *args]
+    env = dict(_ENV)
+    if standalone:
+        env["GIT_CEILING_DIRECTORIES"] = str(Path(repo).resolve().parent)
+    try:
+        done = subprocess.run(cmd, input=input_text, capture_output=True, text=True, env=env,
+                              timeout=300.0, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    return done.returncode == 0, (done.stderr or done.stdout).strip()
+
+
+def toplevel(path: Path) -> Path | None:
+    ok, out = git_ok(path, "rev-parse", "--show-toplevel")
+    return Path(out) if ok and out else None

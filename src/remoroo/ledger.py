@@ -1,0 +1,92 @@
+"""The run folder and its append-only ledger (``events.ndjson``).
+
+Every stage appends one JSON line per event or decision; the report is built
+from these lines, never from memory.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import BaseModel
+
+RUNS_DIR = ".remoroo/runs"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def ensure_remoroo_dir(repo: Path) -> Path:
+    """Create ``REPO/.remoroo`` with a .gitignore that hides it from the user's git."""
+    base = repo / ".remoroo"
+    base.mkdir(exist_ok=True)
+    ignore = base / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# remoroo's run folders; never part of your repository\n*\n", encoding="utf-8")
+    return base
+
+
+class RunFolder:
+    def __init__(self, root: Path, observer: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.root = root
+        self.ledger = root / "events.ndjson"
+        self.observer = observer
+
+    @classmethod
+    def create(cls, repo: Path, run_id: str,
+               observer: Callable[[dict[str, Any]], None] | None = None) -> RunFolder:
+        ensure_remoroo_dir(repo)
+        root = repo / RUNS_DIR / run_id
+        root.mkdir(parents=True, exist_ok=False)
+        return cls(root, observer)
+
+    @property
+    def run_id(self) -> str:
+        return self.root.name
+
+    def turn_dir(self, turn: int) -> Path:
+        path = self.root / "turns" / str(turn)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def append(self, event: str, **fields: Any) -> None:
+        record = {"ts": round(time.time(), 3), "event": event, **fields}
+        with open(self.ledger, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, default=_default, sort_keys=False) + "\n")
+        if self.observer is not None:
+            self.observer(json.loads(json.dumps(record, default=_default)))
+
+    def events(self) -> list[dict[str, Any]]:
+        if not self.ledger.is_file():
+            return []
+        return [json.loads(line) for line in self.ledger.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    def write_json(self, relative: str, data: Any) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, default=_default, indent=2) + "\n", encoding="utf-8")
+        return path
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def find_run(repo: Path, run_id: str) -> Path | None:
+    runs = repo / RUNS_DIR
+    if not runs.is_dir():
+        return None
+    if run_id == "latest":
+        candidates = sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.name)
+        return candidates[-1] if candidates else None
+    path = runs / run_id
+    return path if path.is_dir() else None

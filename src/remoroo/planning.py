@@ -1,0 +1,47 @@
+"""Plan stage: ask the brain for a plan until one validates, or end clearly."""
+
+from __future__ import annotations
+
+from remoroo.brain.protocol import PlanRequest
+from remoroo.context import build_slice
+from remoroo.errors import PlanRejected
+from remoroo.plan import Plan, validate_plan
+from remoroo.session import Ending, Session
+
+
+def make_plan(session: Session, replan: int, reason: str | None) -> Plan | Ending:
+    """A validated plan (also stored on the session), or the Ending that stops the run."""
+    feedback: list[str] = []
+    original = session.user_goal
+    for attempt in range(1, session.config.max_plan_attempts + 1):
+        if session.budget.time_exhausted():
+            return Ending("FAIL", "time budget used up while planning")
+        request = PlanRequest(
+            goal=session.goal_view(), context=build_slice(session.work_root, original,
+                                                          session.config.context_budget_chars),
+            history=session.history, feedback=feedback, replan=replan, replan_reason=reason,
+            previous_plan=session.plan,
+        )
+        response = session.brain.plan(request)
+        if response.plan is None:
+            session.folder.append("plan_given_up", replan=replan, reason=response.give_up)
+            return Ending("FAIL", f"the brain could not plan: {response.give_up}")
+        plan = response.plan
+        try:
+            goal = validate_plan(plan, original, session.work_root)
+        except PlanRejected as exc:
+            session.folder.append("plan_rejected", replan=replan, attempt=attempt, defects=exc.defects)
+            feedback.append(str(exc))
+            continue
+        if plan.unmeasurable:
+            reasons = "; ".join(f"{u.clause!r}: {u.reason}" for u in plan.unmeasurable)
+            session.folder.append("plan_unmeasurable", replan=replan, clauses=plan.unmeasurable)
+            return Ending("FAIL", f"unmeasurable: {reasons}")
+        session.plan, session.goal = plan, goal
+        name = "plan.json" if replan == 0 else f"plan.replan{replan}.json"
+        session.folder.write_json(name, plan)
+        session.folder.append("plan_accepted", replan=replan, attempt=attempt, file=name,
+                              commands=[c.run for c in plan.commands], reason=reason)
+        return plan
+    last = feedback[-1] if feedback else "no plan"
+    return Ending("FAIL", f"no valid plan after {session.config.max_plan_attempts} attempt(s). {last}")

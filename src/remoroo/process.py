@@ -1,0 +1,190 @@
+"""Run one command in its own session, with a timeout, and leave nothing behind.
+
+Every process the command starts is found three ways: descendants seen while
+it runs (polled), members of its process group, and any process whose
+environment carries the command's unique ``REMOROO_PROC_TAG`` (which catches
+grandchildren that called ``setsid`` and were reparented away). When the
+command ends, times out, or the caller is interrupted, all of them get
+SIGTERM, then SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+from pydantic import BaseModel
+
+from remoroo.errors import CommandError
+
+TAG_ENV = "REMOROO_PROC_TAG"
+_POLL_S = 0.05
+
+
+class ProcessResult(BaseModel):
+    """What happened to one command."""
+
+    exit_code: int | None
+    timed_out: bool
+    duration_s: float
+    started_at: float
+    stdout_path: str
+    stderr_path: str
+    leftover_pids: list[int] = []
+
+    @property
+    def ok(self) -> bool:
+        return not self.timed_out and self.exit_code == 0
+
+
+def run_process(
+    run: str,
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    timeout_s: float,
+    stdout_path: Path,
+    stderr_path: Path,
+    grace_s: float = 1.0,
+) -> ProcessResult:
+    """Run ``run`` with ``/bin/sh -c`` and wait at most ``timeout_s`` seconds."""
+    tag = uuid.uuid4().hex
+    child_env = {**env, TAG_ENV: tag}
+    stdout_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        started_at = time.time()
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(
+                ["/bin/sh", "-c", run], cwd=cwd, env=child_env, stdin=subprocess.DEVNULL,
+                stdout=out, stderr=err, start_new_session=True,
+            )
+        except OSError as exc:
+            raise CommandError(f"could not start {run!r} in {cwd}: {exc}") from exc
+        seen: dict[int, float] = {}
+        timed_out = False
+        try:
+            timed_out = _wait(proc, start + timeout_s, seen)
+        finally:
+            duration = time.perf_counter() - start
+            leftovers = kill_tree(proc, tag, seen, grace_s=grace_s)
+    return ProcessResult(
+        exit_code=None if timed_out else proc.returncode,
+        timed_out=timed_out,
+        duration_s=duration,
+        started_at=started_at,
+        stdout_path=str(stdout_path),
+        stderr_path=str(stderr_path),
+        leftover_pids=leftovers,
+    )
+
+
+def _wait(proc: subprocess.Popen[bytes], deadline: float, seen: dict[int, float]) -> bool:
+    """Wait for ``proc``, tracking its descendants; True if the deadline passed."""
+    while True:
+        _track(proc.pid, seen)
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return proc.poll() is None
+        try:
+            proc.wait(timeout=min(_POLL_S, remaining))
+            return False
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _track(pid: int, seen: dict[int, float]) -> None:
+    try:
+        for child in psutil.Process(pid).children(recursive=True):
+            try:
+                seen.setdefault(child.pid, child.create_time())
+            except psutil.Error:
+                continue
+    except psutil.Error:
+        return
+
+
+def kill_tree(proc: subprocess.Popen[bytes], tag: str, seen: dict[int, float], *, grace_s: float) -> list[int]:
+    """Terminate every process of the command; return the pids that were still running."""
+    _track(proc.pid, seen)
+    victims = _find(proc.pid, tag, seen)
+    if proc.poll() is None:
+        try:
+            victims.append(psutil.Process(proc.pid))
+        except psutil.Error:
+            pass
+    leftover_pids = sorted(p.pid for p in victims if p.pid != proc.pid)
+    if victims:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for victim in victims:
+                try:
+                    victim.send_signal(sig)
+                except psutil.Error:
+                    continue
+            victims = _wait_gone(victims, grace_s if sig == signal.SIGTERM else 5.0)
+            if not victims:
+                break
+    try:
+        proc.wait(timeout=5.0)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return leftover_pids
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until each process has exited (a zombie counts as gone); return the rest."""
+    deadline = time.monotonic() + timeout
+    alive = list(procs)
+    while alive:
+        alive = [p for p in alive if _running(p)]
+        if not alive or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
+    return alive
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _find(root_pid: int, tag: str, seen: dict[int, float]) -> list[psutil.Process]:
+    me = os.getpid()
+    found: dict[int, psutil.Process] = {}
+    for pid, created in seen.items():
+        try:
+            candidate = psutil.Process(pid)
+            if abs(candidate.create_time() - created) < 0.01 and candidate.status() != psutil.STATUS_ZOMBIE:
+                found[pid] = candidate
+        except psutil.Error:
+            continue
+    uid = os.getuid()
+    for candidate in psutil.process_iter(["pid", "uids"]):
+        pid = candidate.info["pid"]
+        if pid in found or pid in (me, root_pid) or pid <= 1:
+            continue
+        try:
+            if candidate.info["uids"] is None or candidate.info["uids"].real != uid:
+                continue
+            if _belongs(candidate, root_pid, tag):
+                found[pid] = candidate
+        except psutil.Error:
+            continue
+    return list(found.values())
+
+
+def _belongs(candidate: psutil.Process, root_pid: int, tag: str) -> bool:
+    try:
+        if os.getpgid(candidate.pid) == root_pid:
+            return candidate.status() != psutil.STATUS_ZOMBIE
+    except OSError:
+        return False
+    return candidate.environ().get(TAG_ENV) == tag

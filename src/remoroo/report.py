@@ -1,0 +1,163 @@
+"""The report, built from the run's ledger (``events.ndjson``), never from memory.
+
+``final_report.md`` holds exactly one line ``## Outcome: SUCCESS|PARTIAL_SUCCESS|FAIL``
+(parsers match ``^##\\s*(?:.*?\\s)?Outcome:\\s*([A-Z_]+)\\s*$``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, Field
+
+from remoroo.ledger import RunFolder
+
+OUTCOME_RE = re.compile(r"^##\s*(?:.*?\s)?Outcome:\s*([A-Z_]+)\s*$", re.M)
+Value = Union[bool, int, float, str, None]
+
+
+class MetricRow(BaseModel):
+    metric: str
+    targets: list[str]
+    baseline: Value = None
+    turns: dict[str, Value] = Field(default_factory=dict, description="Turn number -> value measured then.")
+    final: Value = None
+    met: bool | None = None
+
+
+class TurnRow(BaseModel):
+    turn: int
+    decision: str
+    reason: str
+    files: list[str]
+    duration_s: float
+    metrics: dict[str, Value]
+
+
+class AuditEntry(BaseModel):
+    turn: int
+    rule: str
+    reason: str
+    evidence: dict[str, Any]
+
+
+class Report(BaseModel):
+    schema_version: Literal[1] = 1
+    run_id: str
+    outcome: Literal["SUCCESS", "PARTIAL_SUCCESS", "FAIL"]
+    reason: str
+    goal: str
+    spec: str
+    brain: str
+    metrics: list[MetricRow]
+    turns: list[TurnRow]
+    audit: list[AuditEntry]
+    flags: list[str]
+    verification: dict[str, Any] | None
+    duration_s: float
+    baseline_duration_s: float | None
+    brain_calls: int
+    evidence: dict[str, str]
+
+
+def build_report(folder: RunFolder) -> Report:
+    events = folder.events()
+    first = _one(events, "run_started") or {}
+    last = _one(events, "run_finished") or {"outcome": "FAIL", "reason": "the run did not finish"}
+    base = _one(events, "baseline")
+    final = _one(events, "final")
+    turns = [e for e in events if e["event"] == "turn"]
+    statuses = {s["text"]: s for s in (final or {}).get("targets", [])}
+    names = (final or {}).get("metric_names") or first.get("metrics", [])
+    targets_by_metric: dict[str, list[str]] = {}
+    for text, status in statuses.items():
+        targets_by_metric.setdefault(status["metric"], []).append(text)
+    rows = []
+    for name in names:
+        texts = targets_by_metric.get(name, [])
+        met = [statuses[t]["met"] for t in texts]
+        rows.append(MetricRow(
+            metric=name, targets=texts, baseline=(base or {}).get("metrics", {}).get(name),
+            turns={str(t["turn"]): t["metrics"].get(name) for t in turns if t["metrics"]},
+            final=(final or {}).get("metrics", {}).get(name), met=all(met) if met else None,
+        ))
+    return Report(
+        run_id=first.get("run_id", folder.run_id), outcome=last["outcome"], reason=last["reason"],
+        goal=first.get("goal", ""), spec=first.get("spec", ""), brain=first.get("brain", ""),
+        metrics=rows,
+        turns=[TurnRow(turn=t["turn"], decision=t["decision"], reason=t["reason"], files=t["files"],
+                       duration_s=t["duration_s"], metrics=t["metrics"]) for t in turns],
+        audit=[AuditEntry(turn=t["turn"], rule=f["rule"], reason=f["reason"], evidence=f["evidence"])
+               for t in turns if t.get("audit") for f in t["audit"]["findings"] if not f["passed"]],
+        flags=(base or {}).get("flags", []),
+        verification=_one(events, "verification"),
+        duration_s=round(last.get("ts", 0) - first.get("ts", 0), 3) if first else 0.0,
+        baseline_duration_s=(base or {}).get("duration_s"),
+        brain_calls=last.get("brain_calls", 0),
+        evidence=_evidence(folder),
+    )
+
+
+def _one(events: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    found = [e for e in events if e["event"] == name]
+    return found[-1] if found else None
+
+
+def _evidence(folder: RunFolder) -> dict[str, str]:
+    names = ["run.json", "events.ndjson", "plan.json", "final_patch.diff", "turns/", "audit/", "verify-logs/"]
+    return {n: n for n in names if (folder.root / n.rstrip("/")).exists()}
+
+
+def write_reports(folder: RunFolder) -> Report:
+    report = build_report(folder)
+    (folder.root / "final_report.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (folder.root / "final_report.md").write_text(render_markdown(report), encoding="utf-8")
+    return report
+
+
+def fmt(value: Value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value).replace("|", "\\|")
+
+
+def render_markdown(report: Report) -> str:
+    turn_ids = [str(t.turn) for t in report.turns]
+    lines = [f"# remoroo run {report.run_id}", "", f"## Outcome: {report.outcome}", "",
+             f"**Reason:** {report.reason}", "", f"**Goal:** {report.goal}", "",
+             f"**Metric spec:** `{report.spec}`", "", f"**Brain:** {report.brain} ({report.brain_calls} calls); "
+             f"**duration:** {report.duration_s:.1f}s", "", "### Metrics", ""]
+    header = ["metric", "target", "baseline", *[f"turn {t}" for t in turn_ids], "final", "met"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in report.metrics:
+        cells = [row.metric, "; ".join(f"`{t}`" for t in row.targets) or "—", fmt(row.baseline),
+                 *[fmt(row.turns.get(t)) for t in turn_ids], fmt(row.final),
+                 "—" if row.met is None else ("yes" if row.met else "no")]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "### Turns", ""]
+    if report.turns:
+        lines += ["| turn | decision | reason | files | duration |", "|---|---|---|---|---|"]
+        for t in report.turns:
+            files = ", ".join(t.files) or "—"
+            lines.append(f"| {t.turn} | {t.decision} | {fmt(t.reason)} | {fmt(files)} | {t.duration_s:.2f}s |")
+    else:
+        lines.append("No turn ran.")
+    lines += ["", "### Audit", ""]
+    lines += [f"- turn {a.turn}: **{a.rule}**: {a.reason}" for a in report.audit] or ["No veto."]
+    lines += [f"- flag: {f}" for f in report.flags]
+    if report.verification:
+        v = report.verification
+        lines += ["", "### Final verification", "",
+                  f"Fresh copy of the snapshot with final_patch.diff applied: {v.get('reason') or v.get('message')}"]
+    lines += ["", "### Evidence", ""] + [f"- `{p}`" for p in report.evidence.values()]
+    return "\n".join(lines) + "\n"
+
+
+def parse_outcome(markdown: str) -> str | None:
+    found = OUTCOME_RE.findall(markdown)
+    return found[0] if len(found) == 1 else None

@@ -1,0 +1,75 @@
+"""The state one run carries from stage to stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from remoroo.brain.protocol import BrainClient, GoalView, StateSummary
+from remoroo.budget import Budget
+from remoroo.config import RunConfig
+from remoroo.decide import Noise, Outcome
+from remoroo.goal import Goal, Scalar
+from remoroo.ledger import RunFolder
+from remoroo.measure import Environment, Measurement
+from remoroo.plan import Plan, required_metrics
+from remoroo.spec import render_target
+from remoroo.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Why the loop stops early, with the outcome that follows."""
+
+    outcome: Outcome
+    reason: str
+
+
+@dataclass
+class Session:
+    config: RunConfig
+    user_goal: Goal
+    goal: Goal
+    brain: BrainClient
+    folder: RunFolder
+    workspace: Workspace
+    budget: Budget
+    env: Environment
+    noise: Noise
+    plan: Plan | None = None
+    replans: int = 0
+    baseline: Measurement | None = None
+    kept_commit: str = ""
+    kept_metrics: dict[str, Scalar] = field(default_factory=dict)
+    kept_runs: bool = False
+    kept_turn: int = 0
+    ever_measured: bool = False
+    history: list[StateSummary] = field(default_factory=list)
+    log_tails: dict[str, str] = field(default_factory=dict)
+    turns_run: int = 0
+
+    @property
+    def baseline_metrics(self) -> dict[str, Scalar]:
+        return dict(self.baseline.metrics) if self.baseline else {}
+
+    @property
+    def metrics(self) -> list[str]:
+        return required_metrics(self.goal)
+
+    def goal_view(self) -> GoalView:
+        return GoalView(
+            text=self.user_goal.text, spec=self.user_goal.spec,
+            targets=[render_target(t) for t in self.goal.targets],
+            semantic=[s.text for s in self.user_goal.semantic],
+        )
+
+    def note_measurement(self, measurement: Measurement) -> None:
+        if any(m in measurement.metrics for m in self.goal.metric_names):
+            self.ever_measured = True
+        for run in measurement.commands:
+            self.log_tails[f"{run.name}.stdout"] = run.stdout_tail
+            self.log_tails[f"{run.name}.stderr"] = run.stderr_tail
+
+    @property
+    def work_root(self) -> Path:
+        return self.workspace.root

@@ -1,0 +1,107 @@
+"""The isolated workspace: a shadow git repository holding a snapshot of the user's repo.
+
+The snapshot is the repository as it stands, uncommitted and untracked files
+included (a folder that is not a git repository works too). It lives under
+``REPO/.remoroo/work/<run_id>`` with its own ``.git``; the user's files and
+the user's ``.git`` are never written. Candidates are commits in the shadow
+repository; reverting is a hard reset to the kept commit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from remoroo.git import git, git_ok
+
+FULL_REF = "refs/remoroo/full"
+SKIP_DIRS = {".git", ".remoroo", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache",
+             ".ruff_cache", ".tox", ".nox", ".hypothesis", ".ipynb_checkpoints"}
+
+
+def is_skipped_dir(path: Path) -> bool:
+    return path.name in SKIP_DIRS or (path / "pyvenv.cfg").is_file()
+
+
+def copy_tree(src: Path, dst: Path) -> int:
+    """Copy ``src`` into ``dst`` without VCS metadata, virtualenvs or caches."""
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(src):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not is_skipped_dir(here / d))
+        target = dst / here.relative_to(src)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            source = here / name
+            if source.is_symlink():
+                os.symlink(os.readlink(source), target / name)
+            else:
+                shutil.copy2(source, target / name)
+            count += 1
+    return count
+
+
+class Workspace:
+    """A shadow repository with a baseline commit."""
+
+    def __init__(self, root: Path, base: str) -> None:
+        self.root = root
+        self.base = base
+
+    @classmethod
+    def snapshot(cls, repo: Path, dest: Path) -> Workspace:
+        dest.mkdir(parents=True, exist_ok=False)
+        copy_tree(repo, dest)
+        git(dest, "init", "-q")
+        git(dest, "add", "-A")
+        git(dest, "commit", "-q", "--allow-empty", "-m", "remoroo snapshot")
+        base = git(dest, "rev-parse", "HEAD").strip()
+        # Files the repo's .gitignore hides (data, caches) are kept on a side ref,
+        # so a fresh checkout for final verification has them too.
+        git(dest, "add", "-A", "-f")
+        git(dest, "commit", "-q", "--allow-empty", "-m", "remoroo snapshot with ignored files")
+        git(dest, "update-ref", FULL_REF, "HEAD")
+        git(dest, "reset", "-q", base)
+        return cls(dest, base)
+
+    def head(self) -> str:
+        return git(self.root, "rev-parse", "HEAD").strip()
+
+    def commit(self, message: str) -> str:
+        git(self.root, "add", "-A")
+        git(self.root, "commit", "-q", "--allow-empty", "-m", message)
+        return self.head()
+
+    def reset(self, commit: str) -> None:
+        """Return the tree to ``commit`` exactly (ignored files, such as data, stay)."""
+        git(self.root, "reset", "-q", "--hard", commit)
+        git(self.root, "clean", "-q", "-fd")
+
+    def diff(self, old: str, new: str, paths: list[str] | None = None) -> str:
+        args = ["diff", "--binary", "--no-color", "--no-ext-diff", old, new]
+        return git(self.root, *args, *(["--"] + paths if paths else []))
+
+    def changed_files(self, old: str, new: str) -> list[str]:
+        out = git(self.root, "diff", "--name-only", "-z", old, new)
+        return [p for p in out.split("\0") if p]
+
+    def fresh_checkout(self, dest: Path) -> Path:
+        """A new git worktree of the original snapshot, ignored files included."""
+        git(self.root, "worktree", "add", "-q", "--detach", str(dest), self.base)
+        git(dest, "checkout", FULL_REF, "--", ".")
+        git(dest, "reset", "-q")
+        return dest
+
+    def apply_diff(self, checkout: Path, diff: str) -> tuple[bool, str]:
+        """``git apply`` a diff to a checkout; (applied, message)."""
+        if not diff.strip():
+            return True, "empty diff"
+        return git_ok(checkout, "apply", "--whitespace=nowarn", "-", input_text=diff)
+
+    def remove_checkout(self, dest: Path) -> None:
+        git_ok(self.root, "worktree", "remove", "--force", str(dest))
+        shutil.rmtree(dest, ignore_errors=True)
+
+    def destroy(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
