@@ -19,7 +19,7 @@ demo: $(STAMP)
 		--brain scripted:examples/fib_fix/scripted_brain.json --yes
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests
 
 test: lint
 	$(BIN)/python -m pytest

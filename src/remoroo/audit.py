@@ -76,12 +76,13 @@ def audit(plan: Plan, files: list[str]) -> AuditVerdict:
 
 CHURN_SUFFIXES = (".md", ".rst", ".adoc", ".prompt", ".mmd")
 CHURN_DIRS = ("docs", "doc", "prompts")
+CHURN_NAMES = ("readme", "changelog", "changes", "system_diagram")
 
 
 def churn_only(files: list[str]) -> bool:
     """True when every file is documentation, a diagram or a prompt."""
     def is_churn(path: str) -> bool:
         pure = PurePosixPath(path)
-        return (pure.suffix.lower() in CHURN_SUFFIXES or pure.name.lower().startswith(("readme", "changelog", "changes", "system_diagram"))
+        return (pure.suffix.lower() in CHURN_SUFFIXES or pure.name.lower().startswith(CHURN_NAMES)
                 or (bool(pure.parts) and pure.parts[0].lower() in CHURN_DIRS))
     return bool(files) and all(is_churn(f) for f in files)

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -28,7 +28,7 @@ err = Console(stderr=True, highlight=False)
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except UserError as exc:
         err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
         raise SystemExit(2) from None
@@ -44,18 +44,19 @@ def main() -> None:
             exc.show()
             raise SystemExit(2) from None
         raise
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 @app.command("run")
 def run_cmd(
-    repo: Optional[Path] = typer.Argument(None, help="Repository to improve (default: current folder)."),
-    goal: Optional[str] = typer.Option(None, "--goal", help="What should improve, in words."),
-    metrics: Optional[str] = typer.Option(None, "--metrics", help="Targets, e.g. 'fib_10 == 55, runtime_s < 2'."),
-    case: Optional[Path] = typer.Option(None, "--case", help="Run a benchmark case.json instead."),
-    brain: Optional[str] = typer.Option(None, "--brain", help="search | llm | scripted:FILE | http://HOST:PORT"),
-    max_turns: Optional[int] = typer.Option(None, "--max-turns", help="Turn budget."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Overall time budget in seconds."),
-    keep_work: Optional[bool] = typer.Option(None, "--keep-work", help="Keep the isolated workspace."),
+    repo: Path | None = typer.Argument(None, help="Repository to improve (default: current folder)."),
+    goal: str | None = typer.Option(None, "--goal", help="What should improve, in words."),
+    metrics: str | None = typer.Option(None, "--metrics", help="Targets, e.g. 'fib_10 == 55, runtime_s < 2'."),
+    case: Path | None = typer.Option(None, "--case", help="Run a benchmark case.json instead."),
+    brain: str | None = typer.Option(None, "--brain", help="search | llm | scripted:FILE | http://HOST:PORT"),
+    max_turns: int | None = typer.Option(None, "--max-turns", help="Turn budget."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Overall time budget in seconds."),
+    keep_work: bool | None = typer.Option(None, "--keep-work", help="Keep the isolated workspace."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before running the plan's commands."),
     as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
 ) -> None:

@@ -156,7 +156,7 @@ def _indented(lines: list[str], search: list[str], replace: list[str]) -> Found 
             continue
         if all(
             (not s.strip() and not f.strip()) or (s.strip() and f == f_ind + s[len(s_ind):])
-            for s, f in zip(search, lines[i:i + len(search)])
+            for s, f in zip(search, lines[i:i + len(search)], strict=True)
         ):
             matches.append((i, f_ind))
     if not matches:

@@ -22,7 +22,12 @@ _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\s*$")
 _DIVIDER = re.compile(r"^\s*={5,9}\s*$")
 _REPLACE = re.compile(r"^\s*>{5,9}\s*REPLACE\s*$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*([\w.+\-/]*)\s*$")
-_PATH_HINT = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?(?:file|path|filename)?\s*:?\s*`?([\w./\-]+\.[\w]+|[\w./\-]+/[\w.\-]+)`?(?:\*\*)?:?\s*$", re.I)
+_PATH_HINT = re.compile(
+    r"^\s*(?:#+\s*)?(?:\*\*)?(?:file|path|filename)?\s*:?\s*`?"
+    r"([\w./\-]+\.[\w]+|[\w./\-]+/[\w.\-]+)`?(?:\*\*)?:?\s*$",
+    re.I,
+)
+_DIFF_LINE = ("--- ", "+++ ", "@@", "+", "-", " ", "diff --git", "index ", "new file", "deleted file")
 
 
 def parse_text(text: str) -> tuple[list[Edit], list[str]]:
@@ -91,7 +96,7 @@ def _diffs(lines: list[str]) -> list[str]:
             in_diff = False
             continue
         if in_diff:
-            if line.startswith(("--- ", "+++ ", "@@", "+", "-", " ", "diff --git", "index ", "new file", "deleted file")) or line == "":
+            if line.startswith(_DIFF_LINE) or line == "":
                 body.append(line)
             else:
                 in_diff = False
