@@ -78,3 +78,14 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess
 def latest_run(repo: Path) -> Path:
     runs = sorted((repo / ".remoroo" / "runs").iterdir())
     return runs[-1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_report_has_one_parseable_outcome_line(tmp_path_factory: pytest.TempPathFactory):
+    """Every final_report.md the suite produces must carry exactly one outcome line."""
+    yield
+    from remoroo.report import parse_outcome
+
+    reports = list(tmp_path_factory.getbasetemp().rglob("final_report.md"))
+    bad = [str(p) for p in reports if parse_outcome(p.read_text()) is None]
+    assert not bad, f"reports without exactly one parseable outcome line: {bad}"

@@ -237,3 +237,54 @@ def test_case_json_run(tmp_path: Path) -> None:
     assert run_json["config"]["case_id"] == "fib_fix"
     assert run_json["config"]["sources"]["max_turns"] == "cli"
     assert run_json["config"]["sources"]["stagnation_turns"] == "default"
+
+
+def test_patch_touching_the_metric_artifact_is_vetoed(tmp_path: Path, script) -> None:
+    repo = write_files(tmp_path / "art", {"score.py": "import json\njson.dump({'acc': 0.5}, open('out.json', 'w'))\n"})
+    git_init(repo)
+    plan = {"commands": [{"name": "score", "run": "python3 score.py"}],
+            "instrumentation": [{"metric": "acc", "source": "json_artifact", "path": "out.json", "key": "acc"}],
+            "protected_paths": ["score.py"]}
+    cheat = {"edits": [{"path": "out.json", "search": "", "replace": '{"acc": 0.99}\n'}]}
+    cheat2 = edit("score.py", "{'acc': 0.5}", "{'acc': 0.99}")
+    brain = script([plan], [cheat, cheat2])
+    done = cli("run", str(repo), "--goal", "raise accuracy", "--metrics", "acc >= 0.9", "--brain",
+               f"scripted:{brain}", "--max-turns", "2")
+    assert done.returncode == 1, done.stderr
+    report, md = report_of(repo)
+    assert report["reason"].startswith("vetoed: protected_paths")
+    assert [t["decision"] for t in report["turns"]] == ["VETOED", "VETOED"]
+    assert [a["evidence"]["files"] for a in report["audit"]] == [["out.json"], ["score.py"]]
+    assert "**protected_paths**" in md
+    assert (latest_run(repo) / "audit" / "turn-1.json").is_file()
+
+
+def test_sigterm_to_remoroo_cancels_cleanly(tmp_path: Path, script) -> None:
+    from conftest import ROOT
+
+    repo = write_files(tmp_path / "hang", {"hang.py": HANG})
+    pid_file = tmp_path / "grandchild.pid"
+    plan = {"commands": [{"name": "hang", "run": f"python3 hang.py {pid_file}", "timeout_s": 60}],
+            "instrumentation": [{"metric": "code_runs", "source": "probe", "probe": "code_runs"}]}
+    brain = script([plan], [])
+    import os
+    import signal
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "remoroo.cli", "run", str(repo), "--goal", "g", "--metrics",
+                             "code_runs == true", "--brain", f"scripted:{brain}"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            env={k: v for k, v in os.environ.items() if not k.startswith("REMOROO_")})
+    deadline = time.monotonic() + 20
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid_file.exists()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 1
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    assert not _alive(pid)
+    report, md = report_of(repo)
+    assert report["outcome"] == "FAIL" and "cancelled" in report["reason"]

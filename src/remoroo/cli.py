@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,12 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed run still tears down its processes and reports
     try:
         code = app(standalone_mode=False)
     except UserError as exc:

@@ -173,6 +173,9 @@ def conclude(session: Session, stop: str) -> Ending:
     statuses = evaluate(session.goal, final_metrics, session.baseline_metrics)
     session.folder.append("final", metrics=final_metrics, kept_turn=session.kept_turn, changed=changed,
                           stop=stop, targets=statuses, metric_names=session.metrics)
+    vetoed = sorted({h.reason.split(":")[1].strip() for h in session.history if h.decision == "VETOED"})
+    if outcome == "FAIL" and not changed and vetoed:
+        reason = f"vetoed: {', '.join(vetoed)}; {reason}"
     if stop and outcome != "SUCCESS":
         reason = f"{reason} (stopped: {stop})"
     return Ending(outcome, reason)

@@ -83,7 +83,7 @@ def apply_edits(root: Path, edits: list[Edit]) -> list[str]:
         full = check_path(root, edit.path)
         key = str(PurePosixPath(edit.path.strip()))
         if key not in contents:
-            contents[key] = full.read_text(encoding="utf-8") if full.is_file() else None
+            contents[key] = _read(full, edit.path)
         try:
             contents[key] = _apply_one(contents[key], edit, index)
             applied.append(index)
@@ -95,8 +95,17 @@ def apply_edits(root: Path, edits: list[Edit]) -> list[str]:
     for key, text in contents.items():
         target = root / key
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text or "", encoding="utf-8")
+        target.write_bytes((text or "").encode("utf-8"))
     return sorted(contents)
+
+
+def _read(full: Path, path: str) -> str | None:
+    if not full.is_file():
+        return None
+    try:
+        return full.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PatchRejected(f"{path} is not UTF-8 text, so search/replace edits cannot change it.") from exc
 
 
 def _apply_one(current: str | None, edit: Edit, index: int) -> str:
@@ -108,7 +117,11 @@ def _apply_one(current: str | None, edit: Edit, index: int) -> str:
     if current is None:
         raise PatchRejected(f"{where}: {edit.path} does not exist. To create it, leave the search part empty.")
     newline = "\r\n" if "\r\n" in current else "\n"
-    lines = current.replace("\r\n", "\n").split("\n")
+    text = current.replace("\r\n", "\n")
+    fragment = edit.search.replace("\r\n", "\n")
+    if "\n" not in fragment and text.count(fragment) == 1:  # a fragment of one line, found exactly once
+        return text.replace(fragment, edit.replace.replace("\r\n", "\n")).replace("\n", newline)
+    lines = text.split("\n")
     search = _lines(edit.search)
     replace = _lines(edit.replace)
     for attempt in (_exact, _indented, _trimmed):

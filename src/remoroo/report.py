@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal, Union
 
@@ -148,7 +149,8 @@ def render_markdown(report: Report) -> str:
     else:
         lines.append("No turn ran.")
     lines += ["", "### Audit", ""]
-    lines += [f"- turn {a.turn}: **{a.rule}**: {a.reason}" for a in report.audit] or ["No veto."]
+    lines += [f"- turn {a.turn}: **{a.rule}**: {a.reason}; evidence: `{json.dumps(a.evidence, sort_keys=True)}`"
+              for a in report.audit] or ["No veto."]
     lines += [f"- flag: {f}" for f in report.flags]
     if report.verification:
         v = report.verification

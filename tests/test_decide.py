@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from remoroo.decide import Noise, compare, final_outcome, judge_candidate
+from remoroo.spec import parse_goal
+
+NOISE = Noise()
+
+
+def goal(spec: str):
+    return parse_goal("g", spec)
+
+
+def test_newly_met_target_is_kept() -> None:
+    v = judge_candidate(goal("fib_10 == 55"), {"fib_10": 34}, True, {"fib_10": 55}, True, {"fib_10": 34}, NOISE)
+    assert (v.decision, v.progress) == ("KEPT", True)
+
+
+def test_closer_to_an_equality_target_is_progress() -> None:
+    v = judge_candidate(goal("x == 10"), {"x": 2}, True, {"x": 8}, True, {"x": 2}, NOISE)
+    assert v.decision == "KEPT"
+    v = judge_candidate(goal("x == 10"), {"x": 8}, True, {"x": 13}, True, {"x": 2}, NOISE)
+    assert v.decision == "REVERTED"
+
+
+def test_breaking_a_met_target_is_reverted_even_if_another_improves() -> None:
+    g = goal("acc >= 0.9, runtime_s < 1")
+    v = judge_candidate(g, {"acc": 0.95, "runtime_s": 3.0}, True, {"acc": 0.85, "runtime_s": 0.5}, True, {}, NOISE)
+    assert v.decision == "REVERTED" and "breaks" in v.reason
+
+
+def test_timing_noise_is_not_progress() -> None:
+    g = goal("runtime_s < 0.5")
+    v = judge_candidate(g, {"runtime_s": 2.0}, True, {"runtime_s": 1.9}, True, {"runtime_s": 2.0}, NOISE)
+    assert v.decision == "REVERTED" and "noise" in v.reason
+    v = judge_candidate(g, {"runtime_s": 2.0}, True, {"runtime_s": 1.5}, True, {"runtime_s": 2.0}, NOISE)
+    assert v.decision == "KEPT"
+
+
+def test_mixed_change_is_reverted() -> None:
+    g = goal("a > 10, b > 10")
+    v = judge_candidate(g, {"a": 1, "b": 5}, True, {"a": 3, "b": 4}, True, {}, NOISE)
+    assert v.decision == "REVERTED" and v.reason.startswith("mixed")
+
+
+def test_making_the_code_run_is_progress_before_metrics_exist() -> None:
+    v = judge_candidate(goal("fib_10 == 55"), {}, False, {}, True, {}, NOISE)
+    assert v.decision == "KEPT"
+
+
+def test_baseline_relative_targets() -> None:
+    g = goal("runtime_s < 0.8 * baseline runtime_s")
+    base = {"runtime_s": 10.0}
+    assert final_outcome(g, base, {"runtime_s": 7.0}, True, NOISE)[0] == "SUCCESS"
+    assert final_outcome(g, base, {"runtime_s": 8.5}, True, NOISE)[0] == "PARTIAL_SUCCESS"
+    # 5% faster is inside the 10% timing noise band: not an improvement
+    assert final_outcome(g, base, {"runtime_s": 9.5}, True, NOISE)[0] == "FAIL"
+    assert final_outcome(goal("count < 0.8 * baseline count"), {"count": 10}, {"count": 9}, True, NOISE)[0] == (
+        "PARTIAL_SUCCESS")
+
+
+def test_outcomes() -> None:
+    g = goal("a >= 1, b >= 1")
+    assert final_outcome(g, {"a": 0, "b": 0}, {"a": 1, "b": 1}, True, NOISE)[0] == "SUCCESS"
+    assert final_outcome(g, {"a": 0, "b": 0}, {"a": 1, "b": 0}, True, NOISE)[0] == "PARTIAL_SUCCESS"
+    assert final_outcome(g, {"a": 0, "b": 0}, {"a": 0, "b": 0}, False, NOISE)[0] == "FAIL"
+    # a target met at baseline with nothing changed is not partial success
+    assert final_outcome(g, {"a": 1, "b": 0}, {"a": 1, "b": 0}, False, NOISE)[0] == "FAIL"
+    assert final_outcome(g, {"a": 1, "b": 1}, {"a": 1, "b": 1}, False, NOISE) == (
+        "SUCCESS", "all 2 target(s) met at baseline, no change needed")
+
+
+def test_booleans_strings_and_exists() -> None:
+    g = goal("ok == true, mode == 'fast', model exists")
+    improved, worsened = compare(g, {"ok": False}, {"ok": True, "mode": "fast", "model": 1}, {}, NOISE)
+    assert improved == ["ok == true", "mode == 'fast'", "model exists"] and worsened == []
+    assert final_outcome(g, {}, {"ok": 1, "mode": "fast", "model": 0}, True, NOISE)[0] == "PARTIAL_SUCCESS"

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import FIB, FIB_PLAN, write_files
+
+from remoroo.errors import PlanRejected
+from remoroo.plan import Plan, validate_plan
+from remoroo.spec import parse_goal
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_files(tmp_path, FIB)
+
+
+def check(root: Path, plan: dict, spec: str = "fib_10 == 55") -> list[str]:
+    try:
+        validate_plan(Plan.model_validate(plan), parse_goal("g", spec), root)
+    except PlanRejected as exc:
+        return exc.defects
+    return []
+
+
+def test_good_plan_passes(root: Path) -> None:
+    assert check(root, FIB_PLAN) == []
+
+
+def test_missing_file_in_a_command(root: Path) -> None:
+    plan = dict(FIB_PLAN, commands=[{"name": "main", "run": "python3 train.py --epochs 3"}])
+    assert check(root, plan) == ["command 'main' references 'train.py', which does not exist and no patch intent "
+                                 "creates it"]
+    plan["patch_intents"] = [{"description": "add a training script", "creates": ["train.py"]}]
+    assert check(root, plan) == []
+
+
+def test_goal_metric_without_instrumentation(root: Path) -> None:
+    defects = check(root, FIB_PLAN, "fib_10 == 55, runtime_s < 2")
+    assert defects == ["goal metric 'runtime_s' has no instrumentation target (runtime_s is an engine probe: "
+                       "add source 'probe', probe 'runtime_s')"]
+
+
+def test_baseline_reference_needs_instrumentation_too(root: Path) -> None:
+    assert "goal metric 'other' has no instrumentation target" in check(root, FIB_PLAN, "fib_10 < baseline other")
+
+
+def test_instrumentation_that_cannot_produce_the_metric(root: Path) -> None:
+    bad = [
+        {"metric": "fib_10", "source": "stdout", "command": "main", "pattern": "fib_10=\\d+"},
+        {"metric": "a", "source": "stdout", "command": "nosuch", "pattern": "(x)"},
+        {"metric": "b", "source": "json_artifact", "path": "m.json"},
+        {"metric": "c", "source": "probe"},
+        {"metric": "d", "source": "stdout", "command": "main", "pattern": "("},
+    ]
+    defects = check(root, dict(FIB_PLAN, instrumentation=bad))
+    assert any("needs a capture group" in d for d in defects)
+    assert any("command 'nosuch'" in d for d in defects)
+    assert any("needs both path and key" in d for d in defects)
+    assert any("needs probe" in d for d in defects)
+    assert any("not a valid regex" in d for d in defects)
+
+
+def test_paths_outside_the_repo(root: Path) -> None:
+    plan = dict(FIB_PLAN, patch_intents=[{"description": "x", "files": ["../etc/passwd"]}],
+                commands=[{"name": "main", "run": "python3 main.py", "cwd": "/tmp"}])
+    defects = check(root, plan)
+    assert any("outside the repository" in d and "passwd" in d for d in defects)
+    assert any("cwd '/tmp' is outside" in d for d in defects)
+
+
+def test_semantic_clause_needs_resolution(root: Path) -> None:
+    defects = check(root, FIB_PLAN, "fib_10 == 55, is correct")
+    assert len(defects) == 1 and "'is correct' is not measurable" in defects[0]
+
+
+def test_duplicate_command_names(root: Path) -> None:
+    plan = dict(FIB_PLAN, commands=FIB_PLAN["commands"] * 2)
+    assert "command name 'main' is used twice" in check(root, plan)
+
+
+def test_plan_json_snapshot() -> None:
+    snap = Path(__file__).parent / "snapshots" / "fib_plan.json"
+    plan = Plan.model_validate(FIB_PLAN).model_dump_json(indent=2) + "\n"
+    assert plan == snap.read_text()
