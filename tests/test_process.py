@@ -67,7 +67,12 @@ def test_background_process_left_by_a_finished_command_is_killed(tmp_path: Path)
 
 
 def test_daemon_with_cleared_process_group_is_found_by_tag(tmp_path: Path) -> None:
-    cmd = f"{sys.executable} -c \"import os,subprocess; p=subprocess.Popen(['sleep','30'], start_new_session=True); open('d.pid','w').write(str(p.pid))\""
+    (tmp_path / "daemon.py").write_text(
+        "import subprocess\n"
+        "p = subprocess.Popen(['sleep', '30'], start_new_session=True)\n"
+        "open('d.pid', 'w').write(str(p.pid))\n"
+    )
+    cmd = f"{sys.executable} daemon.py"
     result = run(tmp_path, cmd)
     assert result.exit_code == 0
     assert gone(int((tmp_path / "d.pid").read_text()))

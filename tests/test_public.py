@@ -4,8 +4,9 @@ import json
 import subprocess
 import sys
 
-import remoroo
 from conftest import cli
+
+import remoroo
 
 
 def test_public_surface() -> None:
