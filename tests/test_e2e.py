@@ -256,7 +256,7 @@ def test_patch_touching_the_metric_artifact_is_vetoed(tmp_path: Path, script) ->
     assert [t["decision"] for t in report["turns"]] == ["VETOED", "VETOED"]
     assert [a["evidence"]["files"] for a in report["audit"]] == [["out.json"], ["score.py"]]
     assert "**protected_paths**" in md
-    assert (latest_run(repo) / "audit" / "turn-1.json").is_file()
+    assert (latest_run(repo) / "audit" / "turn-1-1.json").is_file()
 
 
 def test_sigterm_to_remoroo_cancels_cleanly(tmp_path: Path, script) -> None:
@@ -288,3 +288,16 @@ def test_sigterm_to_remoroo_cancels_cleanly(tmp_path: Path, script) -> None:
     assert not _alive(pid)
     report, md = report_of(repo)
     assert report["outcome"] == "FAIL" and "cancelled" in report["reason"]
+
+
+def test_instrumentation_that_finds_nothing_goes_back_to_the_brain(fib_repo: Path, script) -> None:
+    wrong = dict(FIB_PLAN, instrumentation=[
+        {"metric": "fib_10", "source": "stdout", "command": "main", "pattern": r"fib\(10\) = (\d+)"}])
+    brain = script([wrong], [FIX])
+    done = run_fib(fib_repo, brain)
+    assert done.returncode == 1
+    report, _ = report_of(fib_repo)
+    assert report["reason"].startswith("unmeasurable:") and "fib_10" in report["reason"]
+    events = [json.loads(line) for line in (latest_run(fib_repo) / "events.ndjson").read_text().splitlines()]
+    assert [e["event"] for e in events].count("preflight_failed") == 3  # max_plan_attempts
+    assert report["turns"] == []

@@ -153,3 +153,21 @@ def final_outcome(goal: Goal, baseline: dict[str, Scalar], final: dict[str, Scal
         )
     unmet = [s.text for s in statuses if not s.met]
     return "FAIL", f"target(s) not met: {', '.join(unmet)}"
+
+
+def score(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar]) -> tuple[int, float]:
+    """An ordering of states: more targets met first, then less normalized distance to the rest."""
+    met = 0
+    penalty = 0.0
+    for target in goal.targets:
+        if is_met(target, metrics, baseline):
+            met += 1
+            continue
+        value, threshold = metrics.get(target.metric), target.threshold(baseline)
+        if not (is_number(value) and is_number(threshold)):
+            penalty += 1e6 if target.metric not in metrics else 1.0
+            continue
+        v, t = float(value), float(threshold)  # type: ignore[arg-type]
+        gap = {"minimize": v - t, "maximize": t - v}.get(target.direction, abs(v - t))
+        penalty += max(gap, 0.0) / max(abs(t), 1e-12)
+    return met, -penalty

@@ -75,11 +75,8 @@ def run(config: RunConfig, brain: BrainClient,
 
 def drive(session: Session) -> Ending:
     """The loop: plan, baseline, then turns until done, out of budget, or stagnant."""
-    planned = make_plan(session, replan=0, reason=None)
-    if isinstance(planned, Ending):
-        return planned
-    started = baseline(session)
-    if isinstance(started, Ending):
+    started = prepare(session)
+    if started is not None:
         return started
     stop = f"turn budget ({session.config.max_turns}) used up"
     for turn in range(1, session.config.max_turns + 1):
@@ -109,7 +106,38 @@ def drive(session: Session) -> Ending:
     return conclude(session, stop)
 
 
-def baseline(session: Session) -> Ending | None:
+def prepare(session: Session) -> Ending | None:
+    """Plan, then measure the baseline; an instrumentation that finds nothing goes back to the brain."""
+    feedback: list[str] = []
+    observations: dict[str, str] = {}
+    for _ in range(session.config.max_plan_attempts):
+        planned = make_plan(session, replan=0, reason=None, feedback=feedback, observations=observations)
+        if isinstance(planned, Ending):
+            return planned
+        outcome = baseline(session)
+        if not isinstance(outcome, Unsourced):
+            return outcome
+        feedback = [outcome.message]
+        observations = dict(session.log_tails)
+        session.folder.append("preflight_failed", missing=outcome.missing)
+    missing = "; ".join(f"{m}: {r}" for m, r in outcome.missing.items())
+    return Ending("FAIL", f"unmeasurable: the commands ran but no plan's instrumentation found a value ({missing})")
+
+
+@dataclass(frozen=True)
+class Unsourced:
+    """The baseline ran, but some goal metric had no value."""
+
+    missing: dict[str, str]
+
+    @property
+    def message(self) -> str:
+        lines = [f"- {m}: {why}" for m, why in self.missing.items()]
+        return ("The commands ran at baseline, but the instrumentation found no value for:\n" + "\n".join(lines)
+                + "\nSee observations for what the commands printed; fix the instrumentation.")
+
+
+def baseline(session: Session) -> Ending | Unsourced | None:
     assert session.plan is not None
     logs = session.folder.turn_dir(0) / "logs"
     result = measure(session.plan, session.metrics, session.work_root, logs, session.env, session.budget.deadline)
@@ -124,6 +152,7 @@ def baseline(session: Session) -> Ending | None:
         commands=[{"name": c.name, "exit_code": c.exit_code, "timed_out": c.timed_out,
                    "duration_s": round(c.duration_s, 3)} for c in result.commands],
     )
+    session.history = [h for h in session.history if h.turn != 0]
     session.history.append(StateSummary(label="baseline", turn=0, metrics=dict(result.metrics),
                                         decision="BASELINE", reason="the repository as given"))
     for target in session.goal.targets:
@@ -132,8 +161,7 @@ def baseline(session: Session) -> Ending | None:
             why = result.missing.get(ref or "", "it is not a number")
             return Ending("FAIL", f"unmeasurable: {target.text!r} needs the baseline of {ref}, but {why}")
     if result.code_runs and result.missing:
-        why = "; ".join(f"{m}: {r}" for m, r in result.missing.items())
-        return Ending("FAIL", f"unmeasurable: the commands ran but the plan's instrumentation found no value ({why})")
+        return Unsourced(dict(result.missing))
     return None
 
 

@@ -9,9 +9,10 @@ from remoroo.plan import Plan, validate_plan
 from remoroo.session import Ending, Session
 
 
-def make_plan(session: Session, replan: int, reason: str | None) -> Plan | Ending:
+def make_plan(session: Session, replan: int, reason: str | None, feedback: list[str] | None = None,
+              observations: dict[str, str] | None = None) -> Plan | Ending:
     """A validated plan (also stored on the session), or the Ending that stops the run."""
-    feedback: list[str] = []
+    feedback = list(feedback or [])
     original = session.user_goal
     for attempt in range(1, session.config.max_plan_attempts + 1):
         if session.budget.time_exhausted():
@@ -20,7 +21,7 @@ def make_plan(session: Session, replan: int, reason: str | None) -> Plan | Endin
             goal=session.goal_view(), context=build_slice(session.work_root, original,
                                                           session.config.context_budget_chars),
             history=session.history, feedback=feedback, replan=replan, replan_reason=reason,
-            previous_plan=session.plan,
+            previous_plan=session.plan, observations=observations or {},
         )
         response = session.brain.plan(request)
         if response.plan is None:

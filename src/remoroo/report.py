@@ -29,6 +29,7 @@ class MetricRow(BaseModel):
 
 class TurnRow(BaseModel):
     turn: int
+    candidates: int = 1
     decision: str
     reason: str
     files: list[str]
@@ -38,6 +39,7 @@ class TurnRow(BaseModel):
 
 class AuditEntry(BaseModel):
     turn: int
+    candidate: int = 1
     rule: str
     reason: str
     evidence: dict[str, Any]
@@ -69,6 +71,7 @@ def build_report(folder: RunFolder) -> Report:
     base = _one(events, "baseline")
     final = _one(events, "final")
     turns = [e for e in events if e["event"] == "turn"]
+    candidates = [e for e in events if e["event"] == "candidate"]
     statuses = {s["text"]: s for s in (final or {}).get("targets", [])}
     names = (final or {}).get("metric_names") or first.get("metrics", [])
     targets_by_metric: dict[str, list[str]] = {}
@@ -87,10 +90,12 @@ def build_report(folder: RunFolder) -> Report:
         run_id=first.get("run_id", folder.run_id), outcome=last["outcome"], reason=last["reason"],
         goal=first.get("goal", ""), spec=first.get("spec", ""), brain=first.get("brain", ""),
         metrics=rows,
-        turns=[TurnRow(turn=t["turn"], decision=t["decision"], reason=t["reason"], files=t["files"],
-                       duration_s=t["duration_s"], metrics=t["metrics"]) for t in turns],
-        audit=[AuditEntry(turn=t["turn"], rule=f["rule"], reason=f["reason"], evidence=f["evidence"])
-               for t in turns if t.get("audit") for f in t["audit"]["findings"] if not f["passed"]],
+        turns=[TurnRow(turn=t["turn"], candidates=t.get("candidates", 1), decision=t["decision"],
+                       reason=t["reason"], files=t["files"], duration_s=t["duration_s"], metrics=t["metrics"])
+               for t in turns],
+        audit=[AuditEntry(turn=c["turn"], candidate=c["candidate"], rule=f["rule"], reason=f["reason"],
+                          evidence=f["evidence"])
+               for c in candidates if c.get("audit") for f in c["audit"]["findings"] if not f["passed"]],
         flags=(base or {}).get("flags", []),
         verification=_one(events, "verification"),
         duration_s=round(last.get("ts", 0) - first.get("ts", 0), 3) if first else 0.0,
@@ -142,15 +147,16 @@ def render_markdown(report: Report) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "### Turns", ""]
     if report.turns:
-        lines += ["| turn | decision | reason | files | duration |", "|---|---|---|---|---|"]
+        lines += ["| turn | candidates | decision | reason | files | duration |", "|---|---|---|---|---|---|"]
         for t in report.turns:
             files = ", ".join(t.files) or "—"
-            lines.append(f"| {t.turn} | {t.decision} | {fmt(t.reason)} | {fmt(files)} | {t.duration_s:.2f}s |")
+            lines.append(f"| {t.turn} | {t.candidates} | {t.decision} | {fmt(t.reason)} | {fmt(files)} "
+                         f"| {t.duration_s:.2f}s |")
     else:
         lines.append("No turn ran.")
     lines += ["", "### Audit", ""]
-    lines += [f"- turn {a.turn}: **{a.rule}**: {a.reason}; evidence: `{json.dumps(a.evidence, sort_keys=True)}`"
-              for a in report.audit] or ["No veto."]
+    lines += [f"- turn {a.turn}, candidate {a.candidate}: **{a.rule}**: {a.reason}; "
+              f"evidence: `{json.dumps(a.evidence, sort_keys=True)}`" for a in report.audit] or ["No veto."]
     lines += [f"- flag: {f}" for f in report.flags]
     if report.verification:
         v = report.verification

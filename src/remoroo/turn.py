@@ -1,24 +1,42 @@
-"""One turn: propose a patch, apply it, audit it, measure it, decide on it."""
+"""One turn: ask for a batch of candidates, then for each: apply, audit, measure, decide.
+
+The best KEPT candidate becomes the new kept state; every other candidate is
+reverted. If no candidate of a batch even applies, the brain gets the
+failure messages back and may answer again (up to ``max_patch_reflections``).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from remoroo.audit import audit, churn_only
 from remoroo.brain.protocol import PatchRequest, StateSummary
 from remoroo.context import build_slice
-from remoroo.decide import Verdict, judge_candidate
+from remoroo.decide import Verdict, judge_candidate, score
 from remoroo.errors import PatchRejected
 from remoroo.measure import Measurement, measure
-from remoroo.patch import apply_proposal
+from remoroo.patch import PatchProposal, apply_proposal
 from remoroo.session import Session
 
 
 @dataclass(frozen=True)
 class GaveUp:
     reason: str
+
+
+@dataclass
+class Candidate:
+    index: int
+    proposal: PatchProposal
+    verdict: Verdict
+    commit: str = ""
+    files: tuple[str, ...] = ()
+    measurement: Measurement | None = None
+    audit: dict[str, object] | None = None
+    diff: str = ""
 
 
 @dataclass(frozen=True)
@@ -29,99 +47,135 @@ class TurnResult:
 
 def run_turn(session: Session, turn: int) -> TurnResult | GaveUp:
     started = time.perf_counter()
-    applied = _propose_and_apply(session, turn)
-    if isinstance(applied, GaveUp):
-        return applied
-    ws, kept = session.workspace, session.kept_commit
-    measurement: Measurement | None = None
-    files: list[str] = []
-    audit_record: dict[str, object] | None = None
-    if isinstance(applied, Verdict):
-        verdict = applied
-    else:
-        candidate = ws.commit(f"remoroo turn {turn}")
-        files = ws.changed_files(kept, candidate)
-        diff = ws.diff(kept, candidate)
-        (session.folder.turn_dir(turn) / "patch.diff").write_text(diff, encoding="utf-8")
-        verdict, measurement, audit_record = _evaluate(session, turn, candidate, files)
-        if verdict.decision == "KEPT":
-            session.kept_commit, session.kept_turn = candidate, turn
-            session.kept_metrics = dict(measurement.metrics) if measurement else {}
-            session.kept_runs = bool(measurement and measurement.code_runs)
-        else:
-            ws.reset(kept)
-    _record(session, turn, verdict, measurement, files, audit_record, time.perf_counter() - started)
-    return TurnResult(verdict=verdict, ran_ok=bool(measurement and measurement.code_runs))
-
-
-def _propose_and_apply(session: Session, turn: int) -> list[str] | Verdict | GaveUp:
-    """Ask for a patch, feeding back apply failures; the touched files, a REJECTED verdict, or GaveUp."""
     feedback: list[str] = []
-    assert session.plan is not None
-    for attempt in range(1, session.config.max_patch_reflections + 2):
+    candidates: list[Candidate] = []
+    for _ in range(session.config.max_patch_reflections + 1):
         if session.budget.time_exhausted():
             return GaveUp("time budget used up")
-        request = PatchRequest(
-            goal=session.goal_view(), turn=turn, replan=session.replans, plan=session.plan,
-            context=build_slice(session.work_root, session.goal, session.config.context_budget_chars),
-            history=session.history, log_tails=session.log_tails, feedback=feedback,
-        )
-        response = session.brain.patch(request)
-        if response.proposal is None:
+        response = session.brain.patch(_request(session, turn, feedback))
+        if not response.proposals:
             return GaveUp(response.give_up or "no reason given")
-        session.workspace.reset(session.kept_commit)
-        try:
-            return apply_proposal(session.work_root, response.proposal)
-        except PatchRejected as exc:
-            session.workspace.reset(session.kept_commit)
-            session.folder.append("patch_rejected", turn=turn, attempt=attempt, message=str(exc))
-            feedback.append(str(exc))
-    return Verdict(decision="REJECTED", progress=False,
-                   reason=f"the patch did not apply after {len(feedback)} attempt(s): {feedback[-1][:300]}")
+        candidates = [_try(session, turn, k, p, len(response.proposals))
+                      for k, p in enumerate(response.proposals, start=1)]
+        if any(c.commit for c in candidates):
+            break
+        feedback = [c.verdict.reason for c in candidates]
+        session.folder.append("patch_rejected", turn=turn, messages=feedback)
+    chosen = _choose(session, candidates)
+    if chosen.verdict.decision == "KEPT":
+        session.kept_commit, session.kept_turn = chosen.commit, turn
+        session.kept_metrics = dict(chosen.measurement.metrics) if chosen.measurement else {}
+        session.kept_runs = bool(chosen.measurement and chosen.measurement.code_runs)
+    session.workspace.reset(session.kept_commit)
+    _record_turn(session, turn, chosen, len(candidates), time.perf_counter() - started)
+    ran_ok = any(c.measurement is not None and c.measurement.code_runs for c in candidates)
+    return TurnResult(verdict=chosen.verdict, ran_ok=ran_ok)
 
 
-def _evaluate(session: Session, turn: int, candidate: str,
-              files: list[str]) -> tuple[Verdict, Measurement | None, dict[str, object] | None]:
+def _request(session: Session, turn: int, feedback: list[str]) -> PatchRequest:
     assert session.plan is not None
+    return PatchRequest(
+        goal=session.goal_view(), turn=turn, replan=session.replans, plan=session.plan,
+        context=build_slice(session.work_root, session.goal, session.config.context_budget_chars),
+        history=session.history, log_tails=session.log_tails, feedback=feedback,
+    )
+
+
+def _try(session: Session, turn: int, index: int, proposal: PatchProposal, batch: int) -> Candidate:
+    ws = session.workspace
+    ws.reset(session.kept_commit)
+    where = session.folder.turn_dir(turn) if batch == 1 else session.folder.turn_dir(turn) / "candidates" / str(index)
+    try:
+        apply_proposal(session.work_root, proposal)
+    except PatchRejected as exc:
+        candidate = Candidate(index, proposal, Verdict(decision="REJECTED", progress=False,
+                                                       reason=f"the patch did not apply: {exc}"))
+        _record_candidate(session, turn, candidate, where)
+        return candidate
+    commit = ws.commit(f"remoroo turn {turn} candidate {index}")
+    candidate = Candidate(index, proposal, Verdict(decision="REJECTED", progress=False, reason=""), commit=commit,
+                          files=tuple(ws.changed_files(session.kept_commit, commit)),
+                          diff=ws.diff(session.kept_commit, commit))
+    _evaluate(session, candidate, where / "logs", turn)
+    _record_candidate(session, turn, candidate, where)
+    return candidate
+
+
+def _evaluate(session: Session, cand: Candidate, logs: Path, turn: int) -> None:
+    assert session.plan is not None
+    files = list(cand.files)
     if not files:
-        return Verdict(decision="REJECTED", progress=False, reason="the patch changed nothing"), None, None
+        cand.verdict = Verdict(decision="REJECTED", progress=False, reason="the patch changed nothing")
+        return
     verdict = audit(session.plan, files)
-    record = verdict.model_dump(mode="json")
+    cand.audit = verdict.model_dump(mode="json")
     if not verdict.passed:
-        session.folder.write_json(f"audit/turn-{turn}.json", record)
+        session.folder.write_json(f"audit/turn-{turn}-{cand.index}.json", cand.audit)
         rules = ", ".join(sorted({v.rule for v in verdict.vetoes}))
         reasons = "; ".join(v.reason for v in verdict.vetoes)
-        return Verdict(decision="VETOED", progress=False, reason=f"vetoed: {rules}: {reasons}"), None, record
+        cand.verdict = Verdict(decision="VETOED", progress=False, reason=f"vetoed: {rules}: {reasons}")
+        return
     if churn_only(files):
-        return Verdict(decision="REVERTED", progress=False,
-                       reason=f"documentation-only change ({', '.join(files)}) is not progress"), None, record
-    logs = session.folder.turn_dir(turn) / "logs"
+        cand.verdict = Verdict(decision="REVERTED", progress=False,
+                               reason=f"documentation-only change ({', '.join(files)}) is not progress")
+        return
     measurement = measure(session.plan, session.metrics, session.work_root, logs, session.env,
                           session.budget.deadline)
     session.note_measurement(measurement)
+    cand.measurement = measurement
     verdict_ = judge_candidate(session.goal, session.kept_metrics, session.kept_runs, measurement.metrics,
                                measurement.code_runs, session.baseline_metrics, session.noise)
     if measurement.timed_out and verdict_.decision != "KEPT":
         verdict_ = verdict_.model_copy(update={"reason": "a command timed out; " + verdict_.reason})
-    return verdict_, measurement, record
+    cand.verdict = verdict_
 
 
-def _record(session: Session, turn: int, verdict: Verdict, measurement: Measurement | None, files: list[str],
-            audit_record: dict[str, object] | None, duration_s: float) -> None:
-    folder = session.folder
-    tdir = folder.turn_dir(turn)
-    diff_path = tdir / "patch.diff"
-    patch_hash = hashlib.sha256(diff_path.read_bytes()).hexdigest()[:16] if diff_path.exists() else None
-    metrics = measurement.metrics if measurement else {}
-    if measurement:
-        folder.write_json(f"turns/{turn}/metrics.json", measurement)
-    folder.write_json(f"turns/{turn}/decision.json", verdict)
-    folder.append(
-        "turn", turn=turn, replan=session.replans, files=files, patch_hash=patch_hash, metrics=metrics,
-        missing=measurement.missing if measurement else {}, audit=audit_record, decision=verdict.decision,
-        reason=verdict.reason, duration_s=round(duration_s, 3),
+_ORDER = {"KEPT": 0, "REVERTED": 1, "VETOED": 2, "REJECTED": 3}
+
+
+def _choose(session: Session, candidates: list[Candidate]) -> Candidate:
+    """The best KEPT candidate by score; else the most informative failure."""
+    def key(c: Candidate) -> tuple[int, tuple[int, float], int]:
+        metrics = c.measurement.metrics if c.measurement else {}
+        met, penalty = score(session.goal, metrics, session.baseline_metrics)
+        return (_ORDER[c.verdict.decision], (-met, -penalty), c.index)
+
+    return min(candidates, key=key)
+
+
+def _record_candidate(session: Session, turn: int, cand: Candidate, where: Path) -> None:
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "patch.diff").write_text(cand.diff, encoding="utf-8")
+    if cand.measurement:
+        (where / "metrics.json").write_text(cand.measurement.model_dump_json(indent=2), encoding="utf-8")
+    (where / "decision.json").write_text(cand.verdict.model_dump_json(indent=2), encoding="utf-8")
+    metrics = cand.measurement.metrics if cand.measurement else {}
+    session.folder.append(
+        "candidate", turn=turn, candidate=cand.index, files=list(cand.files), decision=cand.verdict.decision,
+        reason=cand.verdict.reason, metrics=metrics, audit=cand.audit, rationale=cand.proposal.rationale,
+        patch_hash=hashlib.sha256(cand.diff.encode()).hexdigest()[:16] if cand.diff else None,
+        missing=cand.measurement.missing if cand.measurement else {},
         commands=[{"name": c.name, "exit_code": c.exit_code, "timed_out": c.timed_out,
-                   "duration_s": round(c.duration_s, 3)} for c in measurement.commands] if measurement else [],
+                   "duration_s": round(c.duration_s, 3)} for c in cand.measurement.commands]
+        if cand.measurement else [],
     )
-    session.history.append(StateSummary(label=f"turn {turn}", turn=turn, metrics=dict(metrics),
-                                        decision=verdict.decision, reason=verdict.reason, files=files))
+    session.history.append(StateSummary(
+        label=f"turn {turn}" + (f" candidate {cand.index}" if cand.index > 1 else ""), turn=turn,
+        candidate=cand.index, metrics=dict(metrics), decision=cand.verdict.decision, reason=cand.verdict.reason,
+        files=list(cand.files), rationale=cand.proposal.rationale,
+    ))
+
+
+def _record_turn(session: Session, turn: int, chosen: Candidate, batch: int, duration_s: float) -> None:
+    tdir = session.folder.turn_dir(turn)
+    if batch > 1:
+        (tdir / "patch.diff").write_text(chosen.diff, encoding="utf-8")
+        if chosen.measurement:
+            (tdir / "metrics.json").write_text(chosen.measurement.model_dump_json(indent=2), encoding="utf-8")
+        (tdir / "decision.json").write_text(chosen.verdict.model_dump_json(indent=2), encoding="utf-8")
+    metrics = chosen.measurement.metrics if chosen.measurement else {}
+    session.folder.append(
+        "turn", turn=turn, replan=session.replans, candidates=batch, chosen=chosen.index, files=list(chosen.files),
+        metrics=metrics, decision=chosen.verdict.decision, reason=chosen.verdict.reason,
+        duration_s=round(duration_s, 3),
+    )

@@ -48,10 +48,12 @@ class StateSummary(BaseModel):
 
     label: str
     turn: int
+    candidate: int = Field(default=0, description="Index in the turn's batch (1-based); 0 for the baseline.")
     metrics: dict[str, Union[bool, int, float, str, None]]
     decision: str
     reason: str
     files: list[str] = Field(default_factory=list)
+    rationale: str = Field(default="", description="The brain's own rationale for this candidate, echoed back.")
 
 
 class _Request(BaseModel):
@@ -69,6 +71,8 @@ class PlanRequest(_Request):
     replan: int = Field(default=0, description="0 for the first plan, then one more per replan.")
     replan_reason: str | None = None
     previous_plan: Plan | None = None
+    observations: dict[str, str] = Field(
+        default_factory=dict, description="Log tails of a preflight run of the previous plan, by stream.")
 
 
 class PatchRequest(_Request):
@@ -97,13 +101,14 @@ class PatchResponse(BaseModel):
     model_config = ConfigDict(extra="forbid")
     protocol: Literal["remoroo.brain/1"] = PROTOCOL
     kind: Literal["patch"] = "patch"
-    proposal: PatchProposal | None = None
+    proposals: list[PatchProposal] = Field(
+        default_factory=list, max_length=32, description="A batch of candidates; the engine keeps the best.")
     give_up: str | None = Field(default=None, description="Why there is nothing more to try.")
 
     @model_validator(mode="after")
     def _one_answer(self) -> PatchResponse:
-        if (self.proposal is None) == (self.give_up is None):
-            raise ValueError("a patch response holds exactly one of proposal or give_up")
+        if bool(self.proposals) == (self.give_up is not None):
+            raise ValueError("a patch response holds either proposals or give_up")
         return self
 
 

@@ -9,7 +9,8 @@ File format (JSON)::
     }
 
 A PLAN is the JSON of :class:`~remoroo.plan.Plan`; a PROPOSAL the JSON of
-:class:`~remoroo.patch.PatchProposal` (``edits``, ``diff`` or ``text``), or
+:class:`~remoroo.patch.PatchProposal` (``edits``, ``diff`` or ``text``), a
+list of proposals (a batch: the engine keeps the best), or
 ``{"give_up": "reason"}``. Past the end of ``plans`` the last plan is
 repeated; past the end of ``patches`` the brain gives up. The brain is
 stateless: it picks its answer from the request's ``replan`` and ``turn``.
@@ -38,7 +39,7 @@ class Script(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal["remoroo.scripted/1"] = "remoroo.scripted/1"
     plans: list[Plan | GiveUp] = Field(min_length=1)
-    patches: list[GiveUp | PatchProposal] = Field(default_factory=list)
+    patches: list[GiveUp | PatchProposal | list[PatchProposal]] = Field(default_factory=list)
 
 
 def load_script(path: Path) -> Script:
@@ -74,4 +75,4 @@ class ScriptedBrain:
         item = self.script.patches[request.turn - 1]
         if isinstance(item, GiveUp):
             return PatchResponse(give_up=item.give_up)
-        return PatchResponse(proposal=item)
+        return PatchResponse(proposals=item if isinstance(item, list) else [item])
