@@ -18,7 +18,10 @@ RUNS_DIR = ".remoroo/runs"
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    """Sortable by start time (to the millisecond), unique by a random suffix."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}"
+    return f"{stamp}-{secrets.token_hex(3)}"
 
 
 def ensure_remoroo_dir(repo: Path) -> Path:
