@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/remoroo run --case examples/fib_fix/case.json \
-		--brain scripted:examples/fib_fix/scripted_brain.json --yes
+	$(BIN)/remoroo run --case examples/fib_fix/case.json --brain search --yes
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

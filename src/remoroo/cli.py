@@ -63,6 +63,9 @@ def run_cmd(
     max_turns: int | None = typer.Option(None, "--max-turns", help="Turn budget."),
     timeout: float | None = typer.Option(None, "--timeout", help="Overall time budget in seconds."),
     keep_work: bool | None = typer.Option(None, "--keep-work", help="Keep the isolated workspace."),
+    command_timeout: float | None = typer.Option(None, "--command-timeout",
+                                                 help="Per-command timeout the brain plans with (seconds)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Candidates per turn (search brain)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before running the plan's commands."),
     as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
 ) -> None:
@@ -72,7 +75,8 @@ def run_cmd(
     from remoroo.config import build_config
     from remoroo.engine import run
 
-    cli: dict[str, Any] = {"brain": brain, "max_turns": max_turns, "timeout_s": timeout, "keep_work": keep_work}
+    cli: dict[str, Any] = {"brain": brain, "max_turns": max_turns, "timeout_s": timeout, "keep_work": keep_work,
+                           "command_timeout_s": command_timeout, "batch_size": batch_size}
     if case is not None:
         if goal or metrics or repo:
             raise UserError("--case takes the repository, goal and metrics from case.json: drop REPO/--goal/--metrics.")

@@ -29,6 +29,8 @@ TUNABLE = {
     "context_budget_chars": int,
     "noise_rel_timing": float,
     "keep_work": bool,
+    "batch_size": int,
+    "command_timeout_s": float,
 }
 
 
@@ -49,6 +51,8 @@ class RunConfig(BaseModel):
     context_budget_chars: int = Field(default=60_000, ge=1000)
     noise_rel_timing: float = Field(default=0.10, ge=0)
     keep_work: bool = False
+    batch_size: int = Field(default=6, ge=1, le=32)
+    command_timeout_s: float = Field(default=60.0, gt=0)
     sources: dict[str, str] = Field(default_factory=dict)
     command_env: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 

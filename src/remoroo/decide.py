@@ -165,7 +165,10 @@ def score(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar]) -
             continue
         value, threshold = metrics.get(target.metric), target.threshold(baseline)
         if not (is_number(value) and is_number(threshold)):
-            penalty += 1e6 if target.metric not in metrics else 1.0
+            # a missing value, or nan/inf/text where a number is wanted, is as bad as it gets
+            penalty += 1.0 if target.direction == "satisfy" or not is_number(threshold) else 1e6
+            if target.metric not in metrics:
+                penalty += 1e6
             continue
         v, t = float(value), float(threshold)  # type: ignore[arg-type]
         gap = {"minimize": v - t, "maximize": t - v}.get(target.direction, abs(v - t))

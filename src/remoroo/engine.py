@@ -218,4 +218,13 @@ def _environment(config: RunConfig, folder: RunFolder) -> Environment:
         '"""remoroo helper for measured programs."""\nfrom remoroo.emit import emit\n\n__all__ = ["emit"]\n',
         encoding="utf-8",
     )
+    (shim / "sitecustomize.py").write_text(
+        '"""remoroo: on SIGUSR1 (sent just before a timeout kill), print every thread\'s stack."""\n'
+        "import faulthandler, signal, sys\n"
+        "try:\n"
+        "    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)\n"
+        "except (AttributeError, ValueError, RuntimeError, OSError):\n"
+        "    pass\n",
+        encoding="utf-8",
+    )
     return Environment(base_env=dict(config.command_env), shim_dir=str(shim), grace_s=config.grace_s)

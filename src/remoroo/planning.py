@@ -22,6 +22,7 @@ def make_plan(session: Session, replan: int, reason: str | None, feedback: list[
                                                           session.config.context_budget_chars),
             history=session.history, feedback=feedback, replan=replan, replan_reason=reason,
             previous_plan=session.plan, observations=observations or {},
+            command_timeout_s=session.config.command_timeout_s,
         )
         response = session.brain.plan(request)
         if response.plan is None:

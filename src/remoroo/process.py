@@ -72,7 +72,7 @@ def run_process(
             timed_out = _wait(proc, start + timeout_s, seen)
         finally:
             duration = time.perf_counter() - start
-            leftovers = kill_tree(proc, tag, seen, grace_s=grace_s)
+            leftovers = kill_tree(proc, tag, seen, grace_s=grace_s, dump_stacks=timed_out)
     return ProcessResult(
         exit_code=None if timed_out else proc.returncode,
         timed_out=timed_out,
@@ -109,8 +109,14 @@ def _track(pid: int, seen: dict[int, float]) -> None:
         return
 
 
-def kill_tree(proc: subprocess.Popen[bytes], tag: str, seen: dict[int, float], *, grace_s: float) -> list[int]:
-    """Terminate every process of the command; return the pids that were still running."""
+def kill_tree(proc: subprocess.Popen[bytes], tag: str, seen: dict[int, float], *, grace_s: float,
+              dump_stacks: bool = False) -> list[int]:
+    """Terminate every process of the command; return the pids that were still running.
+
+    With ``dump_stacks`` (a timeout), Python processes first get SIGUSR1, on which the
+    engine's sitecustomize prints every thread's stack to stderr: the witness of where
+    the program was stuck.
+    """
     _track(proc.pid, seen)
     victims = _find(proc.pid, tag, seen)
     if proc.poll() is None:
@@ -118,6 +124,8 @@ def kill_tree(proc: subprocess.Popen[bytes], tag: str, seen: dict[int, float], *
             victims.append(psutil.Process(proc.pid))
         except psutil.Error:
             pass
+    if dump_stacks:
+        _signal_python(victims, signal.SIGUSR1)
     leftover_pids = sorted(p.pid for p in victims if p.pid != proc.pid)
     if victims:
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -135,6 +143,19 @@ def kill_tree(proc: subprocess.Popen[bytes], tag: str, seen: dict[int, float], *
         proc.kill()
         proc.wait()
     return leftover_pids
+
+
+def _signal_python(procs: list[psutil.Process], sig: signal.Signals) -> None:
+    sent = False
+    for victim in procs:
+        try:
+            if "python" in victim.name().lower():
+                victim.send_signal(sig)
+                sent = True
+        except psutil.Error:
+            continue
+    if sent:
+        time.sleep(0.3)
 
 
 def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:

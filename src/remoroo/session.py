@@ -66,9 +66,10 @@ class Session:
     def note_measurement(self, measurement: Measurement) -> None:
         if any(m in measurement.metrics for m in self.goal.metric_names):
             self.ever_measured = True
-        for run in measurement.commands:
-            self.log_tails[f"{run.name}.stdout"] = run.stdout_tail
-            self.log_tails[f"{run.name}.stderr"] = run.stderr_tail
+        root = str(self.workspace.root) + "/"
+        for run in measurement.commands:  # the brain sees repository-relative paths only
+            self.log_tails[f"{run.name}.stdout"] = run.stdout_tail.replace(root, "")
+            self.log_tails[f"{run.name}.stderr"] = run.stderr_tail.replace(root, "")
 
     @property
     def work_root(self) -> Path:

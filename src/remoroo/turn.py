@@ -37,6 +37,7 @@ class Candidate:
     measurement: Measurement | None = None
     audit: dict[str, object] | None = None
     diff: str = ""
+    where: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,21 @@ def run_turn(session: Session, turn: int) -> TurnResult | GaveUp:
         response = session.brain.patch(_request(session, turn, feedback))
         if not response.proposals:
             return GaveUp(response.give_up or "no reason given")
+        response.proposals = response.proposals[: session.config.batch_size]
         candidates = [_try(session, turn, k, p, len(response.proposals))
                       for k, p in enumerate(response.proposals, start=1)]
         if any(c.commit for c in candidates):
             break
         feedback = [c.verdict.reason for c in candidates]
+        _record_candidates(session, turn, candidates)
         session.folder.append("patch_rejected", turn=turn, messages=feedback)
     chosen = _choose(session, candidates)
+    for other in candidates:
+        if other is not chosen and other.verdict.decision == "KEPT":
+            other.verdict = other.verdict.model_copy(update={
+                "decision": "REVERTED", "progress": False,
+                "reason": f"{other.verdict.reason}, but candidate {chosen.index} was better"})
+    _record_candidates(session, turn, candidates)
     if chosen.verdict.decision == "KEPT":
         session.kept_commit, session.kept_turn = chosen.commit, turn
         session.kept_metrics = dict(chosen.measurement.metrics) if chosen.measurement else {}
@@ -78,27 +87,30 @@ def _request(session: Session, turn: int, feedback: list[str]) -> PatchRequest:
         goal=session.goal_view(), turn=turn, replan=session.replans, plan=session.plan,
         context=build_slice(session.work_root, session.goal, session.config.context_budget_chars),
         history=session.history, log_tails=session.log_tails, feedback=feedback,
+        max_candidates=session.config.batch_size,
     )
 
 
 def _try(session: Session, turn: int, index: int, proposal: PatchProposal, batch: int) -> Candidate:
     ws = session.workspace
     ws.reset(session.kept_commit)
-    where = session.folder.turn_dir(turn) if batch == 1 else session.folder.turn_dir(turn) / "candidates" / str(index)
+    where = _where(session, turn, index, batch)
     try:
         apply_proposal(session.work_root, proposal)
     except PatchRejected as exc:
-        candidate = Candidate(index, proposal, Verdict(decision="REJECTED", progress=False,
-                                                       reason=f"the patch did not apply: {exc}"))
-        _record_candidate(session, turn, candidate, where)
-        return candidate
+        return Candidate(index, proposal, Verdict(decision="REJECTED", progress=False,
+                                                  reason=f"the patch did not apply: {exc}"), where=where)
     commit = ws.commit(f"remoroo turn {turn} candidate {index}")
     candidate = Candidate(index, proposal, Verdict(decision="REJECTED", progress=False, reason=""), commit=commit,
                           files=tuple(ws.changed_files(session.kept_commit, commit)),
-                          diff=ws.diff(session.kept_commit, commit))
+                          diff=ws.diff(session.kept_commit, commit), where=where)
     _evaluate(session, candidate, where / "logs", turn)
-    _record_candidate(session, turn, candidate, where)
     return candidate
+
+
+def _where(session: Session, turn: int, index: int, batch: int) -> Path:
+    tdir = session.folder.turn_dir(turn)
+    return tdir if batch == 1 else tdir / "candidates" / str(index)
 
 
 def _evaluate(session: Session, cand: Candidate, logs: Path, turn: int) -> None:
@@ -143,7 +155,13 @@ def _choose(session: Session, candidates: list[Candidate]) -> Candidate:
     return min(candidates, key=key)
 
 
-def _record_candidate(session: Session, turn: int, cand: Candidate, where: Path) -> None:
+def _record_candidates(session: Session, turn: int, candidates: list[Candidate]) -> None:
+    for cand in candidates:
+        _record_candidate(session, turn, cand)
+
+
+def _record_candidate(session: Session, turn: int, cand: Candidate) -> None:
+    where = cand.where or session.folder.turn_dir(turn)
     where.mkdir(parents=True, exist_ok=True)
     (where / "patch.diff").write_text(cand.diff, encoding="utf-8")
     if cand.measurement:

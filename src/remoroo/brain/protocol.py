@@ -71,6 +71,7 @@ class PlanRequest(_Request):
     replan: int = Field(default=0, description="0 for the first plan, then one more per replan.")
     replan_reason: str | None = None
     previous_plan: Plan | None = None
+    command_timeout_s: float = Field(default=60.0, gt=0, description="The timeout to give each planned command.")
     observations: dict[str, str] = Field(
         default_factory=dict, description="Log tails of a preflight run of the previous plan, by stream.")
 
@@ -81,6 +82,7 @@ class PatchRequest(_Request):
     replan: int = 0
     plan: Plan
     log_tails: dict[str, str] = Field(default_factory=dict)
+    max_candidates: int = Field(default=6, ge=1, le=32, description="At most this many proposals per answer.")
 
 
 class PlanResponse(BaseModel):

@@ -1,0 +1,183 @@
+"""The offline search brain (``--brain search``): program repair and tuning with no model.
+
+It speaks the same pure protocol as every brain and sees only the request.
+Plans come from :mod:`.discover`; patches are batches of mutations from
+:mod:`.mutate`, ranked by fault localisation (:mod:`.localize`), with
+constants tuned by :mod:`.tune`. Candidates already tried are read back from
+the request's history, so the brain keeps no state, and the same request
+always gives the same answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from remoroo.brain.protocol import PatchRequest, PatchResponse, PlanRequest, PlanResponse
+from remoroo.brain.search.discover import command_candidates, instrument
+from remoroo.brain.search.localize import Localizer
+from remoroo.brain.search.mutate import Module, Site, parse
+from remoroo.brain.search.tune import optuna_values, step_values
+from remoroo.decide import score
+from remoroo.goal import Goal, is_number
+from remoroo.patch import PatchProposal
+from remoroo.plan import Command, Instrument, PatchIntent, Plan, Unmeasurable, required_metrics
+from remoroo.spec import parse_goal
+
+_TRIED = re.compile(r"^\[(?:m:(\w+)|t:([^=\]]+)=([^\]]+))\]")
+_TEST_FILE = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
+_REPAIR_ORDER = ("relational", "off_by_one", "arithmetic", "negation", "deletion")
+
+
+class SearchBrain:
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def respond(self, request: PlanRequest | PatchRequest) -> PlanResponse | PatchResponse:
+        if isinstance(request, PlanRequest):
+            return self.plan(request)
+        return self.patch(request)
+
+    # plan ----------------------------------------------------------------------
+    def plan(self, request: PlanRequest) -> PlanResponse:
+        goal = _goal(request)
+        metrics = required_metrics(goal)
+        views = request.context.files
+        candidates = command_candidates(views, metrics)
+        if not candidates:
+            return PlanResponse(give_up="no entry point found in the shown files (no __main__ module, "
+                                        "top-level script or README command)")
+        missing: dict[str, str] = {}
+        for cand in candidates:
+            found = {m: instrument(m, cand, views, request.observations, "main") for m in metrics}
+            unsourced = [m for m, inst in found.items() if inst is None]
+            if not unsourced:
+                return PlanResponse(plan=self._plan(cand, found, views, request))  # type: ignore[arg-type]
+            missing.setdefault(cand.run, ", ".join(unsourced))
+        first = candidates[0]
+        return PlanResponse(give_up=(
+            f"cannot find where {missing[first.run]} is computed or reported in the files reachable from "
+            f"'{first.run}' ({first.evidence}); emit it with remoroo.emit, print NAME=value, or name a probe"))
+
+    def _plan(self, cand, found: dict[str, Instrument], views, request: PlanRequest) -> Plan:  # noqa: ANN001
+        tests = [v.path for v in views if _TEST_FILE.search(v.path)]
+        return Plan(
+            summary=f"search brain: run '{cand.run}' (found by {cand.evidence}); mutate code on its call path",
+            commands=[Command(name="main", run=cand.run, timeout_s=request.command_timeout_s)],
+            instrumentation=list(found.values()),
+            patch_intents=[PatchIntent(description="mutations and constant tuning on the call path",
+                                       files=cand.files)],
+            protected_paths=tests,
+            unmeasurable=[Unmeasurable(clause=s, reason="the offline search brain cannot turn this clause into a "
+                                                        "measurable target; state it as NAME OP VALUE")
+                          for s in request.goal.semantic],
+        )
+
+    # patch ---------------------------------------------------------------------
+    def patch(self, request: PatchRequest) -> PatchResponse:
+        goal = _goal(request)
+        protected = set(request.plan.protected_paths)
+        modules: dict[str, Module] = {}
+        for view in request.context.files:
+            if view.content is None or not view.path.endswith(".py") or _TEST_FILE.search(view.path):
+                continue
+            if view.path in protected:
+                continue
+            module = parse(view.path, view.content)
+            if module is not None:
+                modules[view.path] = module
+        tried_ids, trials = _tried(request, goal)
+        local = Localizer(request, goal)
+        proposals = self._constants(modules, local, trials, goal)
+        repairs = [(m, s) for m in modules.values() for s in m.sites
+                   if s.kind != "constant" and s.id not in tried_ids]
+        repairs.sort(key=lambda ms: (-local.score(ms[1]), _REPAIR_ORDER.index(ms[1].kind), ms[1].path,
+                                     ms[1].line, ms[1].description))
+        tuning_first = any(t.direction in ("minimize", "maximize") for t in goal.targets)
+        repair_props = [_proposal(m, s, f"[m:{s.id}] {s.kind} {s.path}:{s.line} in {s.function or '<module>'}: "
+                                        f"{s.description}") for m, s in repairs]
+        ordered = proposals + repair_props if tuning_first else _interleave(repair_props, proposals)
+        batch = [p for p in ordered if p is not None][: request.max_candidates]
+        if not batch:
+            return PatchResponse(give_up=f"every mutation of the {len(modules)} module(s) shown has been tried")
+        return PatchResponse(proposals=batch)
+
+    def _constants(self, modules: dict[str, Module], local: Localizer,
+                   trials: dict[str, list[tuple[float, float]]], goal: Goal) -> list[PatchProposal | None]:
+        sites = [(m, s) for m in modules.values() for s in m.sites if s.kind == "constant"]
+        sites.sort(key=lambda ms: (-local.score(ms[1]), ms[1].path, ms[1].line, ms[1].key))
+        proposals: list[PatchProposal | None] = []
+        seed = self.seed + int(hashlib.sha1(goal.text.encode()).hexdigest()[:6], 16)
+        for module, site in sites[:4]:
+            assert site.value is not None
+            is_int = site.value.is_integer() and "." not in module.wrapper.module.code_for_node(site.node)
+            history = trials.get(site.key, [])
+            tried = {v for v, _ in history}
+            values = [v for v in step_values(site.value, is_int) if v not in tried]
+            values += optuna_values(history + [(site.value, _objective_of(history, site.value))], is_int, 2, seed)
+            for value in values:
+                if value in tried or value == site.value:
+                    continue
+                tried.add(value)
+                shown = int(value) if is_int else value
+                proposals.append(_proposal(
+                    module, site, f"[t:{site.key}={value!r}] tune {site.description} in {site.path}:{site.line}: "
+                                  f"{_fmt(site.value)} -> {shown}", value))
+        return proposals
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _objective_of(history: list[tuple[float, float]], value: float) -> float:
+    for v, objective in history:
+        if v == value:
+            return objective
+    return float("inf")
+
+
+def _interleave(first: list, second: list) -> list:  # noqa: ANN001
+    out = []
+    for i in range(max(len(first), len(second))):
+        out += [x[i] for x in (first, second) if i < len(x)]
+    return out
+
+
+def _goal(request: PlanRequest | PatchRequest) -> Goal:
+    return parse_goal(request.goal.text, ", ".join(request.goal.targets) or request.goal.spec)
+
+
+def _tried(request: PatchRequest, goal: Goal) -> tuple[set[str], dict[str, list[tuple[float, float]]]]:
+    baseline = next((h.metrics for h in request.history if h.turn == 0), {})
+    base = {k: v for k, v in baseline.items() if v is not None}
+    ids: set[str] = set()
+    trials: dict[str, list[tuple[float, float]]] = {}
+    for entry in request.history:
+        match = _TRIED.match(entry.rationale)
+        if not match:
+            continue
+        if match.group(1):
+            ids.add(match.group(1))
+            continue
+        metrics = {k: v for k, v in entry.metrics.items() if v is not None}
+        met, penalty = score(goal, metrics, base)  # type: ignore[arg-type]
+        objective = -1e6 * met - penalty if metrics and all(is_number(v) or isinstance(v, (bool, str))
+                                                             for v in metrics.values()) else float("inf")
+        trials.setdefault(match.group(2), []).append((float(match.group(3)), objective))
+    return ids, trials
+
+
+def _proposal(module: Module, site: Site, rationale: str, value: float | None = None) -> PatchProposal | None:
+    import difflib
+
+    old = module.wrapper.module.code
+    try:
+        new = module.rewrite(site, value)
+    except Exception:  # noqa: BLE001 - a rewrite libcst refuses is simply not proposed
+        return None
+    if new == old:
+        return None
+    diff = "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        f"a/{site.path}", f"b/{site.path}", n=2))
+    return PatchProposal(rationale=rationale, diff=diff)

@@ -1,0 +1,265 @@
+"""Mutation sites of a Python module, found and rewritten with libcst.
+
+Repairs: relational operator replacement, ``+``/``-`` swaps, off-by-one on
+``range`` bounds and subscript indices, boolean negation, and deletion of
+sleeps and of dead statements after ``return``/``raise``. Tunable constants:
+numbers bound to a name, a parameter default, a keyword argument or an
+augmented assignment. Rewrites go through libcst, so formatting and comments
+survive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+_CMP_SWAPS: dict[type, tuple[type, ...]] = {
+    cst.LessThan: (cst.LessThanEqual, cst.GreaterThan),
+    cst.LessThanEqual: (cst.LessThan,),
+    cst.GreaterThan: (cst.GreaterThanEqual, cst.LessThan),
+    cst.GreaterThanEqual: (cst.GreaterThan,),
+    cst.NotEqual: (cst.LessThan, cst.GreaterThan, cst.Equal),
+    cst.Equal: (cst.NotEqual,),
+}
+_BIN_SWAPS: dict[type, type] = {cst.Add: cst.Subtract, cst.Subtract: cst.Add}
+
+
+@dataclass(frozen=True)
+class Site:
+    """One place to change: a concrete repair, or a tunable constant (``value`` set)."""
+
+    path: str
+    kind: str
+    line: int
+    function: str
+    description: str
+    node: cst.CSTNode
+    replacement: cst.CSTNode | None = None
+    key: str = ""
+    value: float | None = None
+
+    @property
+    def id(self) -> str:
+        raw = f"{self.path}|{self.kind}|{self.line}|{self.description}"
+        return hashlib.sha1(raw.encode()).hexdigest()[:10]
+
+
+class Module:
+    """A parsed module whose sites can each be rewritten into new source."""
+
+    def __init__(self, path: str, source: str) -> None:
+        self.path = path
+        self.wrapper = MetadataWrapper(cst.parse_module(source))
+        collector = _Collector(path)
+        self.wrapper.visit(collector)
+        self.sites = collector.sites
+
+    def rewrite(self, site: Site, value: float | None = None) -> str:
+        replacement = site.replacement if value is None else _number(value, site.node)
+        assert replacement is not None
+        return self.wrapper.module.deep_replace(site.node, replacement).code
+
+
+def parse(path: str, source: str) -> Module | None:
+    try:
+        return Module(path, source)
+    except cst.ParserSyntaxError:
+        return None
+
+
+def _number(value: float, like: cst.CSTNode) -> cst.BaseExpression:
+    if isinstance(like, cst.Integer) or (float(value).is_integer() and abs(value) < 1e15 and
+                                         not isinstance(like, cst.Float)):
+        text = str(int(value))
+    else:
+        text = repr(float(f"{value:.6g}"))
+    if text.startswith("-"):
+        return cst.UnaryOperation(operator=cst.Minus(), expression=_literal(text[1:]))
+    return _literal(text)
+
+
+def _literal(text: str) -> cst.BaseNumber:
+    return cst.Integer(text) if text.isdigit() else cst.Float(text)
+
+
+def number_of(node: cst.CSTNode) -> float | None:
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return float(node.evaluated_value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = number_of(node.expression)
+        return -inner if inner is not None else None
+    return None
+
+
+class _Collector(cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.scope: list[str] = []
+        self.sites: list[Site] = []
+
+    # scope -----------------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scope.append(node.name.value)
+        for param in node.params.params + node.params.kwonly_params:
+            if param.default is not None and number_of(param.default) is not None:
+                self._const(param.default, param.name.value, f"default of {param.name.value}")
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scope.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scope.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.scope.pop()
+
+    # helpers ---------------------------------------------------------------
+    def _add(self, kind: str, node: cst.CSTNode, replacement: cst.CSTNode, description: str) -> None:
+        line = self.get_metadata(PositionProvider, node).start.line
+        self.sites.append(Site(self.path, kind, line, ".".join(self.scope), description, node, replacement))
+
+    def _const(self, node: cst.CSTNode, name: str, description: str) -> None:
+        value = number_of(node)
+        if value is None or isinstance(node, cst.Name):
+            return
+        line = self.get_metadata(PositionProvider, node).start.line
+        scope = ".".join(self.scope)
+        self.sites.append(Site(self.path, "constant", line, scope, description, node,
+                               key=f"{self.path}:{scope}:{name}", value=value))
+
+    # repairs ---------------------------------------------------------------
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        for i, target in enumerate(node.comparisons):
+            for new_op in _CMP_SWAPS.get(type(target.operator), ()):
+                op = new_op(whitespace_before=target.operator.whitespace_before,  # type: ignore[call-arg]
+                            whitespace_after=target.operator.whitespace_after)  # type: ignore[attr-defined]
+                targets = list(node.comparisons)
+                targets[i] = target.with_changes(operator=op)
+                self._add("relational", node, node.with_changes(comparisons=targets),
+                          f"{_code(node)!r}: {_op(target.operator)} -> {_op(op)}")
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        swap = _BIN_SWAPS.get(type(node.operator))
+        if swap is not None:
+            op = swap(whitespace_before=node.operator.whitespace_before,  # type: ignore[call-arg]
+                      whitespace_after=node.operator.whitespace_after)  # type: ignore[attr-defined]
+            self._add("arithmetic", node, node.with_changes(operator=op),
+                      f"{_code(node)!r}: {_op(node.operator)} -> {_op(op)}")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value == "range":
+            for i, arg in enumerate(node.args):
+                for new_value in _off_by_one(arg.value):
+                    args = list(node.args)
+                    args[i] = arg.with_changes(value=new_value)
+                    self._add("off_by_one", node, node.with_changes(args=args),
+                              f"{_code(node)!r} -> {_code(node.with_changes(args=args))!r}")
+        for arg in node.args:
+            if arg.keyword is not None and number_of(arg.value) is not None:
+                callee = _code(node.func)
+                self._const(arg.value, f"{callee}.{arg.keyword.value}", f"{callee}({arg.keyword.value}=...)")
+
+    def visit_SubscriptElement(self, node: cst.SubscriptElement) -> None:
+        if isinstance(node.slice, cst.Index):
+            for new_value in _off_by_one(node.slice.value):
+                new = node.with_changes(slice=node.slice.with_changes(value=new_value))
+                self._add("off_by_one", node, new, f"index {_code(node)!r} -> {_code(new)!r}")
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in ("True", "False"):
+            other = "False" if node.value == "True" else "True"
+            self._add("negation", node, node.with_changes(value=other), f"{node.value} -> {other}")
+
+    def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
+        if isinstance(node.operator, cst.Not):
+            self._add("negation", node, node.expression, f"drop 'not' in {_code(node)!r}")
+
+    def visit_If(self, node: cst.If) -> None:
+        test = node.test
+        if not isinstance(test, cst.UnaryOperation):
+            wrapped = test if isinstance(test, (cst.Name, cst.Call, cst.Attribute)) else test.with_changes(
+                lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            negated = cst.UnaryOperation(operator=cst.Not(), expression=wrapped)
+            self._add("negation", node, node.with_changes(test=negated), f"negate 'if {_code(test)}'")
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        body = list(node.body)
+        for i, stmt in enumerate(body):
+            if _is_sleep(stmt):
+                self._add("deletion", stmt, _pass(), f"delete {_code(stmt).strip()!r} (slow)")
+            if i + 1 < len(body) and _ends_flow(stmt):
+                for dead in body[i + 1:]:
+                    self._add("deletion", dead, _pass(), f"delete dead {_code(dead).strip()[:60]!r}")
+                break
+
+    # constants ---------------------------------------------------------------
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            name = node.targets[0].target.value
+            self._const(node.value, name, f"{name} = ...")
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if isinstance(node.target, cst.Name) and node.value is not None:
+            self._const(node.value, node.target.value, f"{node.target.value} = ...")
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name):
+            op = _op(node.operator)
+            self._const(node.value, f"{node.target.value}{op}", f"{node.target.value} {op} ...")
+
+
+def _off_by_one(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    one = cst.Integer("1")
+    if isinstance(expr, cst.Integer):
+        k = int(expr.value, 0)
+        return [cst.Integer(str(v)) for v in (k + 1, k - 1) if v >= 0]
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.right, cst.Integer) and \
+            isinstance(expr.operator, (cst.Add, cst.Subtract)):
+        k = int(expr.right.value, 0) * (1 if isinstance(expr.operator, cst.Add) else -1)
+        out: list[cst.BaseExpression] = []
+        for v in (k + 1, k - 1):
+            if v == 0:
+                out.append(expr.left)
+            else:
+                op = cst.Add() if v > 0 else cst.Subtract()
+                out.append(expr.with_changes(operator=op, right=cst.Integer(str(abs(v)))))
+        return out
+    if isinstance(expr, cst.UnaryOperation) or isinstance(expr, cst.SimpleString):
+        return []
+    return [cst.BinaryOperation(left=expr, operator=cst.Add(), right=one),
+            cst.BinaryOperation(left=expr, operator=cst.Subtract(), right=one)]
+
+
+def _is_sleep(stmt: cst.CSTNode) -> bool:
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    expr = stmt.body[0]
+    if not isinstance(expr, cst.Expr) or not isinstance(expr.value, cst.Call):
+        return False
+    func = _code(expr.value.func)
+    return func in ("time.sleep", "sleep")
+
+
+def _ends_flow(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and any(
+        isinstance(s, (cst.Return, cst.Raise, cst.Continue, cst.Break)) for s in stmt.body)
+
+
+def _pass() -> cst.SimpleStatementLine:
+    return cst.SimpleStatementLine(body=[cst.Pass()])
+
+
+_EMPTY = cst.Module(body=[])
+
+
+def _code(node: cst.CSTNode) -> str:
+    return _EMPTY.code_for_node(node)
+
+
+def _op(op: cst.CSTNode) -> str:
+    return _code(op).strip()

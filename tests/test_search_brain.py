@@ -1,0 +1,170 @@
+"""The offline search brain: fixtures of each kind end to end, operators, determinism."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import ROOT, cli, latest_run
+
+from remoroo.brain.protocol import ContextSlice, FileView, GoalView, PatchRequest, PlanRequest, StateSummary
+from remoroo.brain.search import SearchBrain
+from remoroo.brain.search.discover import command_candidates
+from remoroo.brain.search.mutate import parse
+from remoroo.plan import Plan
+from remoroo.report import parse_outcome
+
+
+def run_case(tmp_path: Path, name: str, *extra: str) -> tuple[int, dict, Path]:
+    case_dir = tmp_path / name
+    shutil.copytree(ROOT / "examples" / name, case_dir, ignore=shutil.ignore_patterns(".remoroo"))
+    done = cli("run", "--case", str(case_dir / "case.json"), "--brain", "search", *extra, timeout=300)
+    run_dir = latest_run(case_dir / "repo")
+    report = json.loads((run_dir / "final_report.json").read_text())
+    assert parse_outcome((run_dir / "final_report.md").read_text()) == report["outcome"]
+    return done.returncode, report, run_dir
+
+
+def candidates(run_dir: Path) -> list[dict]:
+    lines = (run_dir / "events.ndjson").read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e["event"] == "candidate"]
+
+
+def test_off_by_one_range(tmp_path: Path) -> None:
+    code, report, run_dir = run_case(tmp_path, "fib_fix")
+    assert (code, report["outcome"]) == (0, "SUCCESS")
+    assert "range(n)" in (run_dir / "final_patch.diff").read_text()
+
+
+def test_loop_that_runs_forever_is_killed_and_repaired(tmp_path: Path) -> None:
+    code, report, run_dir = run_case(tmp_path, "loop_forever")
+    assert (code, report["outcome"]) == (0, "SUCCESS")
+    assert report["metrics"][0]["baseline"] is None  # the baseline hung
+    stderr = (run_dir / "turns" / "0" / "logs" / "main.stderr.log").read_text()
+    assert "in count_steps" in stderr  # the stack at the kill
+    first = candidates(run_dir)[0]
+    assert "relational" in first["rationale"] and "count_steps" in first["rationale"]  # localised
+    assert "i < n" in (run_dir / "final_patch.diff").read_text()
+    time.sleep(0.2)
+    assert not [p for p in psutil.process_iter() if _cwd_in(p, tmp_path)], "a candidate process survived"
+
+
+def _cwd_in(proc: psutil.Process, root: Path) -> bool:
+    try:
+        return str(root) in proc.cwd() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def test_learning_rate_tuned_across_turns(tmp_path: Path) -> None:
+    code, report, run_dir = run_case(tmp_path, "lr_tuning")
+    assert (code, report["outcome"]) == (0, "SUCCESS")
+    kept = [t for t in report["turns"] if t["decision"] == "KEPT"]
+    assert len(kept) >= 2, "tuning should take several turns"
+    rationales = [c["rationale"] for c in candidates(run_dir)]
+    assert any("LEARNING_RATE" in r for r in rationales)
+
+
+def test_impossible_target_ends_fail(tmp_path: Path) -> None:
+    code, report, _ = run_case(tmp_path, "impossible")
+    assert (code, report["outcome"]) == (1, "FAIL")
+
+
+def test_same_repo_and_goal_give_the_same_candidates(tmp_path: Path) -> None:
+    _, _, first = run_case(tmp_path / "a", "lr_tuning")
+    _, _, second = run_case(tmp_path / "b", "lr_tuning")
+    assert [c["rationale"] for c in candidates(first)] == [c["rationale"] for c in candidates(second)]
+
+
+SOURCE = '''\
+import time
+
+RATE = 0.5  # keep this comment
+
+
+def f(xs, n):
+    total = 0
+    for i in range(len(xs) - 1):
+        if xs[i] < n and not False:
+            total = total + xs[i]
+    time.sleep(1)
+    return total
+    print("dead")
+
+
+def g(k=3):
+    return run(k, scale=2.0)
+'''
+
+
+def test_operators_of_every_kind_preserve_formatting() -> None:
+    module = parse("m.py", SOURCE)
+    assert module is not None
+    kinds = {s.kind for s in module.sites}
+    assert kinds == {"relational", "arithmetic", "off_by_one", "negation", "deletion", "constant"}
+    by_desc = {s.description: s for s in module.sites}
+    rewritten = module.rewrite(by_desc["'xs[i] < n': < -> <="])
+    assert "if xs[i] <= n and not False:" in rewritten and "# keep this comment" in rewritten
+    assert "range(len(xs))" in module.rewrite(by_desc["'range(len(xs) - 1)' -> 'range(len(xs))'"])
+    assert "time.sleep" not in module.rewrite(next(s for s in module.sites if "slow" in s.description))
+    assert 'print("dead")' not in module.rewrite(next(s for s in module.sites if "dead" in s.description))
+    keys = {s.key: s.value for s in module.sites if s.kind == "constant"}
+    assert keys == {"m.py::RATE": 0.5, "m.py:f:total": 0.0, "m.py:g:k": 3.0, "m.py:g:run.scale": 2.0}
+    rate = next(s for s in module.sites if s.key == "m.py::RATE")
+    assert "RATE = 0.05  # keep this comment" in module.rewrite(rate, 0.05)
+
+
+def _request(files: dict[str, str], spec: str, history: list[StateSummary] | None = None) -> PatchRequest:
+    views = [FileView(path=p, size=len(t), content=t) for p, t in files.items()]
+    plan = Plan.model_validate({"commands": [{"name": "main", "run": "python3 main.py"}]})
+    return PatchRequest(goal=GoalView(text="g", spec=spec, targets=[spec]), turn=1, plan=plan, max_candidates=3,
+                        context=ContextSlice(files=views, budget_chars=10_000), history=history or [])
+
+
+FILES = {
+    "main.py": "from fib import fib\n\nprint(f'fib_10={fib(10)}')\n",
+    "fib.py": "def fib(n):\n    a, b = 0, 1\n    for _ in range(n - 1):\n        a, b = b, a + b\n    return a\n",
+    "tests/test_fib.py": "from fib import fib\n\ndef test():\n    assert fib(1) == 1\n",
+}
+
+
+def test_patch_answers_are_deterministic_and_skip_tried_candidates() -> None:
+    brain = SearchBrain()
+    first = brain.respond(_request(FILES, "fib_10 == 55"))
+    assert len(first.proposals) == 3
+    assert first.model_dump_json() == brain.respond(_request(FILES, "fib_10 == 55")).model_dump_json()
+    assert all("tests/" not in (p.diff or "") for p in first.proposals)
+    tried = [StateSummary(label="turn 1", turn=1, candidate=k, metrics={"fib_10": 21}, decision="REVERTED",
+                          reason="r", rationale=p.rationale) for k, p in enumerate(first.proposals, 1)]
+    second = brain.respond(_request(FILES, "fib_10 == 55", tried))
+    assert not {p.rationale for p in second.proposals} & {p.rationale for p in first.proposals}
+
+
+def test_plan_sources_metrics_and_refuses_unsourced_ones() -> None:
+    views = [FileView(path=p, size=len(t), content=t) for p, t in FILES.items()]
+    plan = SearchBrain().respond(PlanRequest(goal=GoalView(text="g", spec="s", targets=["fib_10 == 55",
+                                                                                         "runtime_s < 1"]),
+                                             context=ContextSlice(files=views, budget_chars=10_000)))
+    assert plan.plan is not None
+    sources = {i.metric: i.source for i in plan.plan.instrumentation}
+    assert sources == {"fib_10": "stdout", "runtime_s": "probe"}
+    assert plan.plan.protected_paths == ["tests/test_fib.py"]
+    unsourced = SearchBrain().respond(PlanRequest(
+        goal=GoalView(text="g", spec="s", targets=["accuracy >= 0.9"]),
+        context=ContextSlice(files=views, budget_chars=10_000)))
+    assert unsourced.give_up is not None and "accuracy" in unsourced.give_up
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"app/cli.py": "if __name__ == '__main__':\n    print('x')\n"}, "python3 app/cli.py"),
+    ({"README.md": "Run it:\n\n```\npython3 bench.py --fast\n```\n", "bench.py": "print('score=1')\n"},
+     "python3 bench.py --fast"),
+])
+def test_command_discovery(files: dict[str, str], expected: str) -> None:
+    views = [FileView(path=p, size=len(t), content=t) for p, t in files.items()]
+    found = command_candidates(views, ["score"])
+    assert found[0].run == expected and found[0].evidence
