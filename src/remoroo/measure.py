@@ -19,26 +19,10 @@ from typing import Union
 
 from pydantic import BaseModel, Field
 
-from remoroo.emit import METRICS_FILE_ENV, NONCE_ENV
-from remoroo.plan import Command, Instrument, Plan
-from remoroo.process import run_process
+from remoroo.execute import CommandRun, Environment, execute
+from remoroo.plan import Instrument, Plan
 
 Value = Union[bool, int, float, str]
-TAIL_LINES = 40
-
-
-class CommandRun(BaseModel):
-    name: str
-    run: str
-    exit_code: int | None
-    timed_out: bool
-    duration_s: float
-    stdout_tail: str
-    stderr_tail: str
-    stdout_log: str
-    stderr_log: str
-    skipped: str | None = Field(default=None, description="Why the command did not run.")
-    leftover_pids: list[int] = Field(default_factory=list)
 
 
 class Measurement(BaseModel):
@@ -50,19 +34,24 @@ class Measurement(BaseModel):
 
     @property
     def code_runs(self) -> bool:
-        return bool(self.commands) and all(c.exit_code == 0 and not c.timed_out for c in self.commands)
+        return bool(self.commands) and all(c.ok for c in self.commands)
 
     @property
     def timed_out(self) -> bool:
         return any(c.timed_out for c in self.commands)
 
-
-class Environment(BaseModel):
-    """What every measured command gets besides the plan's own env."""
-
-    base_env: dict[str, str]
-    shim_dir: str
-    grace_s: float = 1.0
+    @property
+    def problems(self) -> list[str]:
+        """Why commands did not run cleanly, in words."""
+        found: list[str] = []
+        for c in self.commands:
+            if c.failure:
+                found.append(f"service {c.name!r} {c.failure}")
+            elif c.timed_out:
+                found.append(f"{c.name!r} timed out")
+            elif c.skipped:
+                found.append(f"{c.name!r} skipped: {c.skipped}")
+        return found
 
 
 def measure(plan: Plan, metrics: list[str], tree: Path, logs: Path, env: Environment,
@@ -73,7 +62,7 @@ def measure(plan: Plan, metrics: list[str], tree: Path, logs: Path, env: Environ
     logs.mkdir(parents=True, exist_ok=True)
     nonce = uuid.uuid4().hex
     flags = _clear_artifacts(plan, tree)
-    runs = [_run_one(cmd, tree, logs, env, nonce, deadline) for cmd in plan.commands]
+    runs = execute(plan, tree, logs, env, nonce, deadline)
     result = Measurement(commands=runs, flags=flags)
     for metric in metrics:
         inst = plan.instrument_for(metric)
@@ -102,43 +91,6 @@ def _clear_artifacts(plan: Plan, tree: Path) -> list[str]:
     return flags
 
 
-def _run_one(cmd: Command, tree: Path, logs: Path, env: Environment, nonce: str, deadline: float) -> CommandRun:
-    out, err = logs / f"{cmd.name}.stdout.log", logs / f"{cmd.name}.stderr.log"
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        out.write_text("")
-        err.write_text("")
-        return CommandRun(name=cmd.name, run=cmd.run, exit_code=None, timed_out=True, duration_s=0.0,
-                          stdout_tail="", stderr_tail="", stdout_log=str(out), stderr_log=str(err),
-                          skipped="the run's time budget was used up")
-    emit_file = logs / f"{cmd.name}.emit.ndjson"
-    emit_file.unlink(missing_ok=True)
-    child_env = dict(env.base_env)
-    child_env.update(cmd.env)
-    child_env[METRICS_FILE_ENV] = str(emit_file)
-    child_env[NONCE_ENV] = nonce
-    child_env["PYTHONPATH"] = ":".join(p for p in (env.shim_dir, child_env.get("PYTHONPATH", "")) if p)
-    result = run_process(cmd.run, cwd=tree / cmd.cwd, env=child_env, timeout_s=min(cmd.timeout_s, remaining),
-                         stdout_path=out, stderr_path=err, grace_s=env.grace_s)
-    return CommandRun(
-        name=cmd.name, run=cmd.run, exit_code=result.exit_code, timed_out=result.timed_out,
-        duration_s=result.duration_s, stdout_tail=tail(out), stderr_tail=tail(err),
-        stdout_log=str(out), stderr_log=str(err), leftover_pids=result.leftover_pids,
-    )
-
-
-def tail(path: Path, lines: int = TAIL_LINES) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - 64 * 1024))
-            text = handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def _read(inst: Instrument, runs: list[CommandRun], tree: Path, logs: Path, nonce: str,
           start_wall: float) -> Value:
     chosen = [r for r in runs if inst.command in (None, r.name)]
@@ -155,7 +107,7 @@ def _probe(inst: Instrument, runs: list[CommandRun]) -> Value:
     if not runs:
         raise LookupError(f"command {inst.command!r} did not run")
     if inst.probe == "code_runs":
-        return all(r.exit_code == 0 and not r.timed_out for r in runs)
+        return all(r.ok for r in runs)
     if any(r.timed_out or r.skipped for r in runs):
         raise LookupError(f"command {runs[0].name!r} timed out, so {inst.probe} has no value")
     if inst.probe == "exit_code":

@@ -21,12 +21,31 @@ from remoroo.spec import parse_spec
 
 PROBES = ("runtime_s", "exit_code", "code_runs")
 _IDENT = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
+_LOCAL_URL = re.compile(r"^http://(127\.0\.0\.1|localhost)(:[^/]+)?(/.*)?$")
 _FILE_EXTS = {".py", ".sh", ".js", ".mjs", ".ts", ".rb", ".pl", ".json", ".toml", ".yaml",
               ".yml", ".cfg", ".ini", ".txt", ".csv", ".r", ".jl", ".lua"}
 
 
+class Readiness(BaseModel):
+    """How the engine knows a service is ready: a TCP port, an HTTP URL, or a log line."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["tcp", "http", "log"]
+    port: str | None = Field(default=None, description="tcp: a port number or a {port} placeholder.")
+    url: str | None = Field(default=None, description="http: a URL on 127.0.0.1 or localhost; any status < 500.")
+    pattern: str | None = Field(default=None, description="log: a regex searched in the service's output.")
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
 class Command(BaseModel):
-    """One shell command of the plan, run to completion in its own session."""
+    """One shell command of the plan, in its own session.
+
+    A ``job`` runs to completion. A ``service`` is started in the background,
+    must pass its readiness probe before the next command starts, and is torn
+    down (its whole process tree) after the jobs, in reverse order. ``{port}``
+    or ``{port:NAME}`` anywhere in ``run``, ``env`` or the probe is replaced by
+    a free port on 127.0.0.1, the same one everywhere in one measurement.
+    """
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=_IDENT)
@@ -34,7 +53,8 @@ class Command(BaseModel):
     cwd: str = Field(default=".", description="Folder relative to the repository root.")
     timeout_s: float = Field(default=120.0, gt=0)
     env: dict[str, str] = Field(default_factory=dict)
-    role: Literal["job"] = "job"
+    role: Literal["job", "service"] = "job"
+    ready: Readiness | None = None
 
 
 class Instrument(BaseModel):
@@ -141,8 +161,29 @@ def required_metrics(goal: Goal) -> list[str]:
     return names
 
 
-def _command_defects(plan: Plan, root: Path) -> list[str]:
+def _service_defects(plan: Plan) -> list[str]:
     defects: list[str] = []
+    if not any(c.role == "job" for c in plan.commands):
+        defects.append("the plan has no job: services only run while at least one job measures them")
+    for cmd in plan.commands:
+        probe = cmd.ready
+        if cmd.role == "job":
+            if probe is not None:
+                defects.append(f"command {cmd.name!r} is a job; only a service takes a readiness probe")
+            continue
+        if probe is None:
+            defects.append(f"service {cmd.name!r} needs a readiness probe: tcp (port), http (url) or log (pattern)")
+        elif probe.kind == "tcp" and not probe.port:
+            defects.append(f"service {cmd.name!r}: a tcp probe needs a port, e.g. '{{port}}'")
+        elif probe.kind == "http" and not _LOCAL_URL.match(probe.url or ""):
+            defects.append(f"service {cmd.name!r}: an http probe needs a url on 127.0.0.1 or localhost")
+        elif probe.kind == "log" and not probe.pattern:
+            defects.append(f"service {cmd.name!r}: a log probe needs a pattern")
+    return defects
+
+
+def _command_defects(plan: Plan, root: Path) -> list[str]:
+    defects: list[str] = _service_defects(plan)
     seen: set[str] = set()
     created = {str(PurePosixPath(p)) for i in plan.patch_intents for p in i.creates + i.files}
     for cmd in plan.commands:

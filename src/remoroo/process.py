@@ -42,6 +42,51 @@ class ProcessResult(BaseModel):
         return not self.timed_out and self.exit_code == 0
 
 
+class Running:
+    """A started command: wait for it, poll it, and stop it with everything it started."""
+
+    def __init__(self, run: str, *, cwd: Path, env: dict[str, str], stdout_path: Path, stderr_path: Path,
+                 grace_s: float = 1.0) -> None:
+        self.tag = uuid.uuid4().hex
+        self.grace_s = grace_s
+        self.stdout_path, self.stderr_path = stdout_path, stderr_path
+        self.seen: dict[int, float] = {}
+        stdout_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+            self.started_at = time.time()
+            self.start = time.perf_counter()
+            try:
+                self.proc = subprocess.Popen(
+                    ["/bin/sh", "-c", run], cwd=cwd, env={**env, TAG_ENV: self.tag}, stdin=subprocess.DEVNULL,
+                    stdout=out, stderr=err, start_new_session=True,
+                )
+            except OSError as exc:
+                raise CommandError(f"could not start {run!r} in {cwd}: {exc}") from exc
+
+    def alive(self) -> bool:
+        _track(self.proc.pid, self.seen)
+        return self.proc.poll() is None
+
+    def wait(self, deadline: float) -> bool:
+        """Wait until the command exits or ``deadline`` (perf_counter); True if it is still running."""
+        while True:
+            _track(self.proc.pid, self.seen)
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return self.proc.poll() is None
+            try:
+                self.proc.wait(timeout=min(_POLL_S, remaining))
+                return False
+            except subprocess.TimeoutExpired:
+                continue
+
+    def stop(self, *, dump_stacks: bool = False) -> list[int]:
+        return kill_tree(self.proc, self.tag, self.seen, grace_s=self.grace_s, dump_stacks=dump_stacks)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+
 def run_process(
     run: str,
     *,
@@ -53,49 +98,22 @@ def run_process(
     grace_s: float = 1.0,
 ) -> ProcessResult:
     """Run ``run`` with ``/bin/sh -c`` and wait at most ``timeout_s`` seconds."""
-    tag = uuid.uuid4().hex
-    child_env = {**env, TAG_ENV: tag}
-    stdout_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-        started_at = time.time()
-        start = time.perf_counter()
-        try:
-            proc = subprocess.Popen(
-                ["/bin/sh", "-c", run], cwd=cwd, env=child_env, stdin=subprocess.DEVNULL,
-                stdout=out, stderr=err, start_new_session=True,
-            )
-        except OSError as exc:
-            raise CommandError(f"could not start {run!r} in {cwd}: {exc}") from exc
-        seen: dict[int, float] = {}
-        timed_out = False
-        try:
-            timed_out = _wait(proc, start + timeout_s, seen)
-        finally:
-            duration = time.perf_counter() - start
-            leftovers = kill_tree(proc, tag, seen, grace_s=grace_s, dump_stacks=timed_out)
+    running = Running(run, cwd=cwd, env=env, stdout_path=stdout_path, stderr_path=stderr_path, grace_s=grace_s)
+    timed_out = False
+    try:
+        timed_out = running.wait(running.start + timeout_s)
+    finally:
+        duration = running.elapsed()
+        leftovers = running.stop(dump_stacks=timed_out)
     return ProcessResult(
-        exit_code=None if timed_out else proc.returncode,
+        exit_code=None if timed_out else running.proc.returncode,
         timed_out=timed_out,
         duration_s=duration,
-        started_at=started_at,
+        started_at=running.started_at,
         stdout_path=str(stdout_path),
         stderr_path=str(stderr_path),
         leftover_pids=leftovers,
     )
-
-
-def _wait(proc: subprocess.Popen[bytes], deadline: float, seen: dict[int, float]) -> bool:
-    """Wait for ``proc``, tracking its descendants; True if the deadline passed."""
-    while True:
-        _track(proc.pid, seen)
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            return proc.poll() is None
-        try:
-            proc.wait(timeout=min(_POLL_S, remaining))
-            return False
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _track(pid: int, seen: dict[int, float]) -> None:

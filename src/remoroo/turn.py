@@ -137,8 +137,8 @@ def _evaluate(session: Session, cand: Candidate, logs: Path, turn: int) -> None:
     cand.measurement = measurement
     verdict_ = judge_candidate(session.goal, session.kept_metrics, session.kept_runs, measurement.metrics,
                                measurement.code_runs, session.baseline_metrics, session.noise)
-    if measurement.timed_out and verdict_.decision != "KEPT":
-        verdict_ = verdict_.model_copy(update={"reason": "a command timed out; " + verdict_.reason})
+    if measurement.problems and verdict_.decision != "KEPT":
+        verdict_ = verdict_.model_copy(update={"reason": "; ".join(measurement.problems) + "; " + verdict_.reason})
     cand.verdict = verdict_
 
 
