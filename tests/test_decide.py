@@ -42,9 +42,11 @@ def test_mixed_change_is_reverted() -> None:
     assert v.decision == "REVERTED" and v.reason.startswith("mixed")
 
 
-def test_making_the_code_run_is_progress_before_metrics_exist() -> None:
+def test_running_without_producing_the_metric_is_not_progress() -> None:
     v = judge_candidate(goal("fib_10 == 55"), {}, False, {}, True, {}, NOISE)
-    assert v.decision == "KEPT"
+    assert v.decision == "REVERTED"
+    v = judge_candidate(goal("fib_10 == 55"), {}, False, {"fib_10": 34}, True, {}, NOISE)
+    assert v.decision == "KEPT" and v.progress  # a value exists now where none did
 
 
 def test_baseline_relative_targets() -> None:

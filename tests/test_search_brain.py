@@ -168,3 +168,13 @@ def test_command_discovery(files: dict[str, str], expected: str) -> None:
     views = [FileView(path=p, size=len(t), content=t) for p, t in files.items()]
     found = command_candidates(views, ["score"])
     assert found[0].run == expected and found[0].evidence
+
+
+def test_service_answer_off_by_a_constant(tmp_path: Path) -> None:
+    code, report, run_dir = run_case(tmp_path, "service_offset")
+    assert (code, report["outcome"]) == (0, "SUCCESS")
+    plan = json.loads((run_dir / "plan.json").read_text())
+    assert [(c["name"], c["role"]) for c in plan["commands"]] == [("server", "service"), ("main", "job")]
+    assert plan["commands"][0]["run"] == "python3 server.py --port {port}"
+    assert "OFFSET = 0" in (run_dir / "final_patch.diff").read_text()
+    assert not [p for p in psutil.process_iter() if _cwd_in(p, tmp_path)], "the service survived"

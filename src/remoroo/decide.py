@@ -119,7 +119,11 @@ def compare(goal: Goal, old: dict[str, Scalar], new: dict[str, Scalar], baseline
 
 def judge_candidate(goal: Goal, kept: dict[str, Scalar], kept_runs: bool, cand: dict[str, Scalar],
                     cand_runs: bool, baseline: dict[str, Scalar], noise: Noise) -> Verdict:
-    """KEPT or REVERTED for a candidate that applied, ran and passed the audit."""
+    """KEPT or REVERTED for a candidate that applied, ran and passed the audit.
+
+    Only metric progress keeps a candidate: a patch that merely makes the commands exit 0
+    (for instance by making them do nothing) is not progress unless a target says so.
+    """
     improved, worsened = compare(goal, kept, cand, baseline, noise)
     broken = [t.text for t in goal.targets if is_met(t, kept, baseline) and not is_met(t, cand, baseline)]
     if broken:
@@ -128,8 +132,6 @@ def judge_candidate(goal: Goal, kept: dict[str, Scalar], kept_runs: bool, cand: 
     if improved and not worsened:
         return Verdict(decision="KEPT", progress=True, improved=improved,
                        reason=f"improved: {', '.join(improved)}")
-    if cand_runs and not kept_runs and not worsened:
-        return Verdict(decision="KEPT", progress=True, reason="the commands now run successfully")
     if improved and worsened:
         reason = f"mixed: improved {', '.join(improved)} but worsened {', '.join(worsened)}"
     elif worsened:

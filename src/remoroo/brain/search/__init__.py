@@ -21,7 +21,7 @@ from remoroo.brain.search.tune import optuna_values, step_values
 from remoroo.decide import score
 from remoroo.goal import Goal, is_number
 from remoroo.patch import PatchProposal
-from remoroo.plan import Command, Instrument, PatchIntent, Plan, Unmeasurable, required_metrics
+from remoroo.plan import Command, Instrument, PatchIntent, Plan, Readiness, Unmeasurable, required_metrics
 from remoroo.spec import parse_goal
 
 _TRIED = re.compile(r"^\[(?:m:(\w+)|t:([^=\]]+)=([^\]]+))\]")
@@ -63,7 +63,7 @@ class SearchBrain:
         tests = [v.path for v in views if _TEST_FILE.search(v.path)]
         return Plan(
             summary=f"search brain: run '{cand.run}' (found by {cand.evidence}); mutate code on its call path",
-            commands=[Command(name="main", run=cand.run, timeout_s=request.command_timeout_s)],
+            commands=_commands(cand, request.command_timeout_s),
             instrumentation=list(found.values()),
             patch_intents=[PatchIntent(description="mutations and constant tuning on the call path",
                                        files=cand.files)],
@@ -124,6 +124,15 @@ class SearchBrain:
                     module, site, f"[t:{site.key}={value!r}] tune {site.description} in {site.path}:{site.line}: "
                                   f"{_fmt(site.value)} -> {shown}", value))
         return proposals
+
+
+def _commands(cand, timeout_s: float) -> list[Command]:  # noqa: ANN001
+    main = Command(name="main", run=cand.run, timeout_s=timeout_s)
+    if not cand.service:
+        return [main]
+    server = Command(name="server", role="service", run=cand.service, timeout_s=timeout_s,
+                     ready=Readiness(kind="tcp", port="{port}", timeout_s=min(30.0, timeout_s)))
+    return [server, main]
 
 
 def _fmt(value: float) -> str:

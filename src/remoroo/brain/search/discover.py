@@ -31,6 +31,34 @@ class CommandCandidate:
     entry: str | None
     score: float = 0.0
     files: list[str] = field(default_factory=list)
+    service: str | None = None
+    service_entry: str | None = None
+
+
+_SERVER = re.compile(r"serve_forever|HTTPServer|socketserver|uvicorn\.run|\bapp\.run\(|asyncio\.start_server")
+_PORT_ARG = re.compile(r"(--port[= ])\d{2,5}\b")
+_PORT_URL = re.compile(r"((?:localhost|127\.0\.0\.1):)\d{2,5}\b")
+
+
+def with_port_placeholder(run: str) -> str | None:
+    """``run`` with its literal port replaced by ``{port}``, or None if it names no port."""
+    replaced = _PORT_URL.sub(r"\1{port}", _PORT_ARG.sub(r"\1{port}", run))
+    return replaced if replaced != run else None
+
+
+def _service_candidates(readme: str, text: str, files: dict[str, str]) -> list[CommandCandidate]:
+    """README lines that start a server (backgrounded with '&' or a server module) followed by a client."""
+    found: list[CommandCandidate] = []
+    commands = _readme_commands(text)
+    for (line, first), (_, second) in zip(commands, commands[1:], strict=False):
+        server_run = first.rstrip("& ").strip()
+        entry = _entry_of(server_run, files)
+        is_server = first.rstrip().endswith("&") or (entry is not None and bool(_SERVER.search(files[entry])))
+        service, client = with_port_placeholder(server_run), with_port_placeholder(second)
+        if is_server and service and client:
+            found.append(CommandCandidate(client, f"{readme}:{line}: README server and client",
+                                          _entry_of(client, files), service=service, service_entry=entry))
+    return found
 
 
 def reachable(entry: str, files: dict[str, str]) -> list[str]:
@@ -70,13 +98,24 @@ def command_candidates(views: list[FileView], metrics: list[str]) -> list[Comman
         if path.endswith(".py") and "/" not in path and name in ("main.py", "run.py", "train.py", "bench.py"):
             found.setdefault(f"python3 {path}", CommandCandidate(f"python3 {path}", f"{path}: top-level script", path))
         if name.lower().startswith("readme"):
+            pairs = _service_candidates(path, text, files)
+            for cand in pairs:
+                found.setdefault(f"{cand.service} ; {cand.run}", cand)
+            clients = {c.run for c in pairs}
             for lineno, run in _readme_commands(text):
                 entry = _entry_of(run, files)
-                found.setdefault(run, CommandCandidate(run, f"{path}:{lineno}: README code block", entry))
+                if not run.rstrip().endswith("&") and with_port_placeholder(run) not in clients:
+                    found.setdefault(run, CommandCandidate(run, f"{path}:{lineno}: README code block", entry))
     for cand in found.values():
         cand.files = reachable(cand.entry, files) if cand.entry else []
+        if cand.service_entry:
+            cand.files += [f for f in reachable(cand.service_entry, files) if f not in cand.files]
         text = "\n".join(files[f] for f in cand.files)
         cand.score = sum(3.0 for m in metrics if m in text) + (1.0 if "README" in cand.evidence else 0.0)
+        if cand.entry and _SERVER.search(files.get(cand.entry, "")) and not cand.service:
+            cand.score -= 10.0  # a server alone never finishes
+        if cand.service:
+            cand.score += 2.0  # measured the way the README says: against the running service
     return sorted(found.values(), key=lambda c: (-c.score, c.run))
 
 

@@ -29,8 +29,8 @@ class Localizer:
                     rel = next((f for f in files if path == f or path.endswith("/" + f)), None)
                     if rel is not None:
                         self.frames.append((rel, int(line), func))
-        entry = next((t for c in request.plan.commands for t in c.run.split()[1:] if t in files), None)
-        self.path_files = set(reachable(entry, files)) if entry else set(files)
+        entries = [t for c in request.plan.commands for t in c.run.split()[1:] if t in files]
+        self.path_files = {f for e in entries for f in reachable(e, files)} if entries else set(files)
         called = "\n".join(files[f] for f in self.path_files)
         self.called = set(re.findall(r"\b(\w+)\s*\(", called))
         self.words = {m.lower() for m in goal.metric_names} | {
@@ -38,6 +38,8 @@ class Localizer:
         self.files = files
 
     def score(self, site: Site) -> float:
+        if site.kind == "constant" and not site.function:
+            return self._module_constant(site)
         value = 0.0
         for path, line, func in self.frames:
             if path == site.path:
@@ -50,4 +52,36 @@ class Localizer:
                 value += 10.0
         lowered = site.function.lower() + " " + site.path.lower() + " " + site.key.lower()
         value += sum(3.0 for w in self.words if w in lowered)
+        if site.kind == "constant" and _PLUMBING.search(site.key.rsplit(":", 1)[-1]):
+            value -= 20.0  # ports, hosts, seeds and verbosity are plumbing, not the fault
         return value
+
+    def _module_constant(self, site: Site) -> float:
+        """A module-level constant ranks with the best function that reads it."""
+        name = site.key.rsplit(":", 1)[-1]
+        text = self.files.get(site.path, "")
+        best = 5.0 if site.path in self.path_files else 0.0
+        for func, body in _functions(text):
+            if re.search(rf"\b{re.escape(name)}\b", body):
+                proxy = Site(site.path, "constant", site.line, func, site.description, site.node, key=site.key)
+                best = max(best, self.score(proxy))
+        return best + sum(3.0 for w in self.words if w in name.lower())
+
+
+_PLUMBING = re.compile(r"port|host|seed|verbose|verbosity|debug|workers|timeout|log", re.I)
+_DEF = re.compile(r"^([ \t]*)def (\w+)", re.M)
+
+
+def _functions(text: str) -> list[tuple[str, str]]:
+    """(name, body) of each function, by indentation."""
+    found: list[tuple[str, str]] = []
+    matches = list(_DEF.finditer(text))
+    for i, match in enumerate(matches):
+        indent = len(match.group(1))
+        end = len(text)
+        for later in matches[i + 1:]:
+            if len(later.group(1)) <= indent:
+                end = later.start()
+                break
+        found.append((match.group(2), text[match.start():end]))
+    return found

@@ -181,6 +181,8 @@ class _Collector(cst.CSTVisitor):
 
     def visit_If(self, node: cst.If) -> None:
         test = node.test
+        if "__name__" in _code(test):  # the main guard is not a bug to negate
+            return
         if not isinstance(test, cst.UnaryOperation):
             wrapped = test if isinstance(test, (cst.Name, cst.Call, cst.Attribute)) else test.with_changes(
                 lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
