@@ -149,8 +149,7 @@ def baseline(session: Session) -> Ending | Unsourced | None:
     session.folder.append(
         "baseline", metrics=result.metrics, missing=result.missing, flags=result.flags,
         duration_s=round(result.duration_s, 3),
-        commands=[{"name": c.name, "exit_code": c.exit_code, "timed_out": c.timed_out,
-                   "duration_s": round(c.duration_s, 3)} for c in result.commands],
+        commands=result.command_summary(),
     )
     session.history = [h for h in session.history if h.turn != 0]
     session.history.append(StateSummary(label="baseline", turn=0, metrics=dict(result.metrics),

@@ -40,6 +40,10 @@ class Measurement(BaseModel):
     def timed_out(self) -> bool:
         return any(c.timed_out for c in self.commands)
 
+    def command_summary(self) -> list[dict[str, object]]:
+        return [{"name": c.name, "role": c.role, "exit_code": c.exit_code, "timed_out": c.timed_out,
+                 "duration_s": round(c.duration_s, 3), "failure": c.failure} for c in self.commands]
+
     @property
     def problems(self) -> list[str]:
         """Why commands did not run cleanly, in words."""

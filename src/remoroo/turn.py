@@ -160,22 +160,23 @@ def _record_candidates(session: Session, turn: int, candidates: list[Candidate])
         _record_candidate(session, turn, cand)
 
 
-def _record_candidate(session: Session, turn: int, cand: Candidate) -> None:
-    where = cand.where or session.folder.turn_dir(turn)
+def _write_evidence(where: Path, cand: Candidate) -> None:
     where.mkdir(parents=True, exist_ok=True)
     (where / "patch.diff").write_text(cand.diff, encoding="utf-8")
     if cand.measurement:
         (where / "metrics.json").write_text(cand.measurement.model_dump_json(indent=2), encoding="utf-8")
     (where / "decision.json").write_text(cand.verdict.model_dump_json(indent=2), encoding="utf-8")
+
+
+def _record_candidate(session: Session, turn: int, cand: Candidate) -> None:
+    _write_evidence(cand.where or session.folder.turn_dir(turn), cand)
     metrics = cand.measurement.metrics if cand.measurement else {}
     session.folder.append(
         "candidate", turn=turn, candidate=cand.index, files=list(cand.files), decision=cand.verdict.decision,
         reason=cand.verdict.reason, metrics=metrics, audit=cand.audit, rationale=cand.proposal.rationale,
         patch_hash=hashlib.sha256(cand.diff.encode()).hexdigest()[:16] if cand.diff else None,
         missing=cand.measurement.missing if cand.measurement else {},
-        commands=[{"name": c.name, "exit_code": c.exit_code, "timed_out": c.timed_out,
-                   "duration_s": round(c.duration_s, 3)} for c in cand.measurement.commands]
-        if cand.measurement else [],
+        commands=cand.measurement.command_summary() if cand.measurement else [],
     )
     session.history.append(StateSummary(
         label=f"turn {turn}" + (f" candidate {cand.index}" if cand.index > 1 else ""), turn=turn,
@@ -185,12 +186,8 @@ def _record_candidate(session: Session, turn: int, cand: Candidate) -> None:
 
 
 def _record_turn(session: Session, turn: int, chosen: Candidate, batch: int, duration_s: float) -> None:
-    tdir = session.folder.turn_dir(turn)
-    if batch > 1:
-        (tdir / "patch.diff").write_text(chosen.diff, encoding="utf-8")
-        if chosen.measurement:
-            (tdir / "metrics.json").write_text(chosen.measurement.model_dump_json(indent=2), encoding="utf-8")
-        (tdir / "decision.json").write_text(chosen.verdict.model_dump_json(indent=2), encoding="utf-8")
+    if batch > 1:  # the turn folder describes the chosen candidate
+        _write_evidence(session.folder.turn_dir(turn), chosen)
     metrics = chosen.measurement.metrics if chosen.measurement else {}
     session.folder.append(
         "turn", turn=turn, replan=session.replans, candidates=batch, chosen=chosen.index, files=list(chosen.files),
