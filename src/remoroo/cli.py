@@ -66,6 +66,7 @@ def run_cmd(
     command_timeout: float | None = typer.Option(None, "--command-timeout",
                                                  help="Per-command timeout the brain plans with (seconds)."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Candidates per turn (search brain)."),
+    workers: int | None = typer.Option(None, "--workers", help="Candidates measured side by side (not timing goals)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before running the plan's commands."),
     as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
 ) -> None:
@@ -76,7 +77,7 @@ def run_cmd(
     from remoroo.engine import run
 
     cli: dict[str, Any] = {"brain": brain, "max_turns": max_turns, "timeout_s": timeout, "keep_work": keep_work,
-                           "command_timeout_s": command_timeout, "batch_size": batch_size}
+                           "command_timeout_s": command_timeout, "batch_size": batch_size, "workers": workers}
     if case is not None:
         if goal or metrics or repo:
             raise UserError("--case takes the repository, goal and metrics from case.json: drop REPO/--goal/--metrics.")

@@ -30,6 +30,7 @@ TUNABLE = {
     "noise_rel_timing": float,
     "keep_work": bool,
     "batch_size": int,
+    "workers": int,
     "command_timeout_s": float,
 }
 
@@ -52,6 +53,7 @@ class RunConfig(BaseModel):
     noise_rel_timing: float = Field(default=0.10, ge=0)
     keep_work: bool = False
     batch_size: int = Field(default=6, ge=1, le=32)
+    workers: int = Field(default=2, ge=1, le=64, description="Candidates measured at once (1 for timing goals).")
     command_timeout_s: float = Field(default=60.0, gt=0)
     sources: dict[str, str] = Field(default_factory=dict)
     command_env: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)

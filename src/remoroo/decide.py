@@ -21,13 +21,18 @@ Decision = Literal["BASELINE", "KEPT", "REVERTED", "REJECTED", "VETOED"]
 _TIMING = re.compile(r"(runtime|time|latency|duration|elapsed|_s$|_ms$|_us$|_ns$|_sec$|seconds$)", re.I)
 
 
+def is_timing(metric: str) -> bool:
+    """Timing metrics are noisy: they get a wider noise band and are never measured side by side."""
+    return bool(_TIMING.search(metric))
+
+
 class Noise(BaseModel):
     rel_tol: float = 0.0
     rel_tol_timing: float = 0.10
     abs_tol: float = 1e-9
 
     def tolerance(self, metric: str, old: float) -> float:
-        rel = self.rel_tol_timing if _TIMING.search(metric) else self.rel_tol
+        rel = self.rel_tol_timing if is_timing(metric) else self.rel_tol
         return self.abs_tol + rel * abs(old)
 
 

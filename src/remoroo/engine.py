@@ -65,6 +65,7 @@ def run(config: RunConfig, brain: BrainClient,
         folder.append("cancelled")
         ending = Ending("FAIL", "cancelled by the user")
     finally:
+        shutil.rmtree(folder.root / "work-candidates", ignore_errors=True)
         if session is None or not config.keep_work:
             shutil.rmtree(folder.root / "work", ignore_errors=True)
     folder.append("run_finished", outcome=ending.outcome, reason=ending.reason,

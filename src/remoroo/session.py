@@ -63,10 +63,10 @@ class Session:
             semantic=[s.text for s in self.user_goal.semantic],
         )
 
-    def note_measurement(self, measurement: Measurement) -> None:
+    def note_measurement(self, measurement: Measurement, tree: Path | None = None) -> None:
         if any(m in measurement.metrics for m in self.goal.metric_names):
             self.ever_measured = True
-        root = str(self.workspace.root) + "/"
+        root = str(tree or self.workspace.root) + "/"
         for run in measurement.commands:  # the brain sees repository-relative paths only
             self.log_tails[f"{run.name}.stdout"] = run.stdout_tail.replace(root, "")
             self.log_tails[f"{run.name}.stderr"] = run.stderr_tail.replace(root, "")

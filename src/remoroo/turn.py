@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from remoroo.audit import audit, churn_only
 from remoroo.brain.protocol import PatchRequest, StateSummary
 from remoroo.context import build_slice
-from remoroo.decide import Verdict, judge_candidate, score
+from remoroo.decide import Verdict, is_timing, judge_candidate, score
 from remoroo.errors import PatchRejected
 from remoroo.measure import Measurement, measure
 from remoroo.patch import PatchProposal, apply_proposal
@@ -38,6 +39,7 @@ class Candidate:
     audit: dict[str, object] | None = None
     diff: str = ""
     where: Path | None = None
+    tree: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,7 @@ def run_turn(session: Session, turn: int) -> TurnResult | GaveUp:
         response = session.brain.patch(_request(session, turn, feedback))
         if not response.proposals:
             return GaveUp(response.give_up or "no reason given")
-        response.proposals = response.proposals[: session.config.batch_size]
-        candidates = [_try(session, turn, k, p, len(response.proposals))
-                      for k, p in enumerate(response.proposals, start=1)]
+        candidates = _evaluate_batch(session, turn, response.proposals[: session.config.batch_size])
         if any(c.commit for c in candidates):
             break
         feedback = [c.verdict.reason for c in candidates]
@@ -91,19 +91,44 @@ def _request(session: Session, turn: int, feedback: list[str]) -> PatchRequest:
     )
 
 
-def _try(session: Session, turn: int, index: int, proposal: PatchProposal, batch: int) -> Candidate:
+def _evaluate_batch(session: Session, turn: int, proposals: list[PatchProposal]) -> list[Candidate]:
+    """Every candidate of the batch, each on the kept state: side by side in worktrees when workers allow."""
+    batch = len(proposals)
+    timing = any(is_timing(m) for m in session.metrics)
+    workers = 1 if timing else min(session.config.workers, batch)
+    if workers <= 1:
+        found = []
+        for k, proposal in enumerate(proposals, start=1):
+            session.workspace.reset(session.kept_commit)
+            found.append(_try(session, turn, k, proposal, batch, session.work_root))
+    else:
+        base = session.folder.root / "work-candidates" / str(turn)
+        trees = [session.workspace.candidate_checkout(base / str(k), session.kept_commit) for k in range(1, batch + 1)]
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="remoroo-candidate") as pool:
+                found = list(pool.map(lambda k: _try(session, turn, k, proposals[k - 1], batch, trees[k - 1]),
+                                      range(1, batch + 1)))
+        finally:
+            for tree in trees:
+                session.workspace.remove_checkout(tree)
+    for cand in found:
+        if cand.measurement is not None:
+            session.note_measurement(cand.measurement, cand.tree)
+    return found
+
+
+def _try(session: Session, turn: int, index: int, proposal: PatchProposal, batch: int, tree: Path) -> Candidate:
     ws = session.workspace
-    ws.reset(session.kept_commit)
     where = _where(session, turn, index, batch)
     try:
-        apply_proposal(session.work_root, proposal)
+        apply_proposal(tree, proposal)
     except PatchRejected as exc:
         return Candidate(index, proposal, Verdict(decision="REJECTED", progress=False,
                                                   reason=f"the patch did not apply: {exc}"), where=where)
-    commit = ws.commit(f"remoroo turn {turn} candidate {index}")
+    commit = ws.commit_in(tree, f"remoroo turn {turn} candidate {index}")
     candidate = Candidate(index, proposal, Verdict(decision="REJECTED", progress=False, reason=""), commit=commit,
                           files=tuple(ws.changed_files(session.kept_commit, commit)),
-                          diff=ws.diff(session.kept_commit, commit), where=where)
+                          diff=ws.diff(session.kept_commit, commit), where=where, tree=tree)
     _evaluate(session, candidate, where / "logs", turn)
     return candidate
 
@@ -131,9 +156,8 @@ def _evaluate(session: Session, cand: Candidate, logs: Path, turn: int) -> None:
         cand.verdict = Verdict(decision="REVERTED", progress=False,
                                reason=f"documentation-only change ({', '.join(files)}) is not progress")
         return
-    measurement = measure(session.plan, session.metrics, session.work_root, logs, session.env,
+    measurement = measure(session.plan, session.metrics, cand.tree or session.work_root, logs, session.env,
                           session.budget.deadline)
-    session.note_measurement(measurement)
     cand.measurement = measurement
     verdict_ = judge_candidate(session.goal, session.kept_metrics, session.kept_runs, measurement.metrics,
                                measurement.code_runs, session.baseline_metrics, session.noise)

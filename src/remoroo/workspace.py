@@ -69,9 +69,7 @@ class Workspace:
         return git(self.root, "rev-parse", "HEAD").strip()
 
     def commit(self, message: str) -> str:
-        git(self.root, "add", "-A")
-        git(self.root, "commit", "-q", "--allow-empty", "-m", message)
-        return self.head()
+        return self.commit_in(self.root, message)
 
     def reset(self, commit: str) -> None:
         """Return the tree to ``commit`` exactly (ignored files, such as data, stay)."""
@@ -92,6 +90,21 @@ class Workspace:
         git(dest, "checkout", FULL_REF, "--", ".")
         git(dest, "reset", "-q")
         return dest
+
+    def candidate_checkout(self, dest: Path, commit: str) -> Path:
+        """A new git worktree at ``commit``, with the snapshot's ignored files (data) restored."""
+        git(self.root, "worktree", "add", "-q", "--detach", str(dest), commit)
+        ignored = [p for p in git(self.root, "diff", "--name-only", "-z", self.base, FULL_REF).split("\0") if p]
+        if ignored:
+            git(dest, "checkout", FULL_REF, "--", *ignored)
+            git(dest, "reset", "-q")
+        return dest
+
+    def commit_in(self, tree: Path, message: str) -> str:
+        """Commit everything in ``tree`` (the main worktree or a candidate worktree)."""
+        git(tree, "add", "-A")
+        git(tree, "commit", "-q", "--allow-empty", "-m", message)
+        return git(tree, "rev-parse", "HEAD").strip()
 
     def apply_diff(self, checkout: Path, diff: str) -> tuple[bool, str]:
         """``git apply`` a diff to a checkout; (applied, message)."""
