@@ -252,9 +252,12 @@ def test_patch_touching_the_metric_artifact_is_vetoed(tmp_path: Path, script) ->
                f"scripted:{brain}", "--max-turns", "2")
     assert done.returncode == 1, done.stderr
     report, md = report_of(repo)
-    assert report["reason"].startswith("vetoed: protected_paths")
+    assert report["reason"].startswith("vetoed: ") and "protected_paths" in report["reason"]
     assert [t["decision"] for t in report["turns"]] == ["VETOED", "VETOED"]
-    assert [a["evidence"]["files"] for a in report["audit"]] == [["out.json"], ["score.py"]]
+    protected = [a["evidence"]["files"] for a in report["audit"] if a["rule"] == "protected_paths"]
+    assert protected == [["out.json"], ["score.py"]]
+    assert any(a["rule"] == "literal_metric" and a["evidence"]["hits"][0]["file"] == "score.py"
+               for a in report["audit"])
     assert "**protected_paths**" in md
     assert (latest_run(repo) / "audit" / "turn-1-1.json").is_file()
 

@@ -31,6 +31,7 @@ TUNABLE = {
     "keep_work": bool,
     "batch_size": int,
     "workers": int,
+    "allow_paths": list,
     "command_timeout_s": float,
 }
 
@@ -53,6 +54,8 @@ class RunConfig(BaseModel):
     noise_rel_timing: float = Field(default=0.10, ge=0)
     keep_work: bool = False
     batch_size: int = Field(default=6, ge=1, le=32)
+    allow_paths: list[str] = Field(default_factory=list, description=(
+        "Protected paths the user lets patches change (e.g. tests/ when the goal is to fix them)."))
     workers: int = Field(default=2, ge=1, le=64, description="Candidates measured at once (1 for timing goals).")
     command_timeout_s: float = Field(default=60.0, gt=0)
     sources: dict[str, str] = Field(default_factory=dict)
@@ -104,6 +107,8 @@ def _toml_layer(repo: Path) -> dict[str, Any]:
 
 
 def _from_env(key: str, raw: str, kind: type) -> Any:
+    if kind is list:
+        return [part.strip() for part in raw.split(",") if part.strip()]
     if kind is bool:
         if raw.lower() in ("1", "true", "yes", "on"):
             return True

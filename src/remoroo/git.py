@@ -41,7 +41,7 @@ def git(repo: Path, *args: str, input_text: str | None = None, check: bool = Tru
 
 
 def git_ok(repo: Path, *args: str, input_text: str | None = None,
-           standalone: bool = False) -> tuple[bool, str]:
+           standalone: bool = False, keep_output: bool = False) -> tuple[bool, str]:
     """Run git without raising; return (succeeded, stderr or stdout).
 
     ``standalone`` stops git from finding a repository above ``repo``, so a
@@ -53,9 +53,11 @@ def git_ok(repo: Path, *args: str, input_text: str | None = None,
         env["GIT_CEILING_DIRECTORIES"] = str(Path(repo).resolve().parent)
     try:
         done = subprocess.run(cmd, input=input_text, capture_output=True, text=True, env=env,
-                              timeout=300.0, check=False)
+                              timeout=300.0, check=False, errors="replace")
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
+    if keep_output and done.returncode == 0:
+        return True, done.stdout
     return done.returncode == 0, (done.stderr or done.stdout).strip()
 
 

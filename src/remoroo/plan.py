@@ -103,6 +103,8 @@ class Plan(BaseModel):
     patch_intents: list[PatchIntent] = Field(default_factory=list)
     protected_paths: list[str] = Field(default_factory=list)
     resolved_targets: list[ResolvedTarget] = Field(default_factory=list)
+    preserve: list[str] = Field(default_factory=list, description=(
+        "Metrics that must keep their baseline value (an output checksum, tests passed): behaviour preservation."))
     unmeasurable: list[Unmeasurable] = Field(default_factory=list)
 
     def command(self, name: str) -> Command:
@@ -211,7 +213,7 @@ def _command_defects(plan: Plan, root: Path) -> list[str]:
 def _instrument_defects(plan: Plan, goal: Goal, root: Path) -> list[str]:
     defects: list[str] = []
     names = {c.name for c in plan.commands}
-    for metric in required_metrics(goal):
+    for metric in required_metrics(goal) + [m for m in plan.preserve if m not in required_metrics(goal)]:
         if plan.instrument_for(metric) is None:
             hint = (
                 f" ({metric} is an engine probe: add source 'probe', probe '{metric}')"

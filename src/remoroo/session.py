@@ -47,6 +47,7 @@ class Session:
     history: list[StateSummary] = field(default_factory=list)
     log_tails: dict[str, str] = field(default_factory=dict)
     turns_run: int = 0
+    harness_text: str | None = None
 
     @property
     def baseline_metrics(self) -> dict[str, Scalar]:
@@ -54,7 +55,9 @@ class Session:
 
     @property
     def metrics(self) -> list[str]:
-        return required_metrics(self.goal)
+        names = required_metrics(self.goal)
+        preserved = self.plan.preserve if self.plan else []
+        return names + [m for m in preserved if m not in names]
 
     def goal_view(self) -> GoalView:
         return GoalView(

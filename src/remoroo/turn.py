@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from remoroo.audit import audit, churn_only
+from remoroo.audit import AuditContext, AuditVerdict, audit, check_preserved, churn_only
+from remoroo.audit.paths import why_protected
 from remoroo.brain.protocol import PatchRequest, StateSummary
-from remoroo.context import build_slice
+from remoroo.context import build_slice, list_files
 from remoroo.decide import Verdict, is_timing, judge_candidate, score
 from remoroo.errors import PatchRejected
 from remoroo.measure import Measurement, measure
@@ -144,13 +145,10 @@ def _evaluate(session: Session, cand: Candidate, logs: Path, turn: int) -> None:
     if not files:
         cand.verdict = Verdict(decision="REJECTED", progress=False, reason="the patch changed nothing")
         return
-    verdict = audit(session.plan, files)
+    verdict = audit(_audit_context(session, cand))
     cand.audit = verdict.model_dump(mode="json")
     if not verdict.passed:
-        session.folder.write_json(f"audit/turn-{turn}-{cand.index}.json", cand.audit)
-        rules = ", ".join(sorted({v.rule for v in verdict.vetoes}))
-        reasons = "; ".join(v.reason for v in verdict.vetoes)
-        cand.verdict = Verdict(decision="VETOED", progress=False, reason=f"vetoed: {rules}: {reasons}")
+        _veto(session, turn, cand, verdict)
         return
     if churn_only(files):
         cand.verdict = Verdict(decision="REVERTED", progress=False,
@@ -159,11 +157,51 @@ def _evaluate(session: Session, cand: Candidate, logs: Path, turn: int) -> None:
     measurement = measure(session.plan, session.metrics, cand.tree or session.work_root, logs, session.env,
                           session.budget.deadline)
     cand.measurement = measurement
+    if session.plan.preserve:
+        preserved = check_preserved(session.plan, dict(session.baseline_metrics), dict(measurement.metrics))
+        verdict.findings.append(preserved)
+        verdict.passed = verdict.passed and preserved.passed
+        cand.audit = verdict.model_dump(mode="json")
+        if not preserved.passed:
+            _veto(session, turn, cand, verdict)
+            return
     verdict_ = judge_candidate(session.goal, session.kept_metrics, session.kept_runs, measurement.metrics,
                                measurement.code_runs, session.baseline_metrics, session.noise)
     if measurement.problems and verdict_.decision != "KEPT":
         verdict_ = verdict_.model_copy(update={"reason": "; ".join(measurement.problems) + "; " + verdict_.reason})
     cand.verdict = verdict_
+
+
+def _veto(session: Session, turn: int, cand: Candidate, verdict: AuditVerdict) -> None:
+    session.folder.write_json(f"audit/turn-{turn}-{cand.index}.json", cand.audit)
+    rules = ", ".join(sorted({v.rule for v in verdict.vetoes}))
+    reasons = "; ".join(v.reason for v in verdict.vetoes)
+    cand.verdict = Verdict(decision="VETOED", progress=False, reason=f"vetoed: {rules}: {reasons}")
+
+
+def _audit_context(session: Session, cand: Candidate) -> AuditContext:
+    assert session.plan is not None
+    ws = session.workspace
+    if session.harness_text is None:
+        session.harness_text = _harness_text(session)
+    return AuditContext(
+        plan=session.plan, goal=session.goal,
+        before={f: ws.read_at(session.kept_commit, f) for f in cand.files},
+        after={f: ws.read_at(cand.commit, f) for f in cand.files},
+        baseline=dict(session.baseline_metrics), allowed=tuple(session.config.allow_paths),
+        harness_text=session.harness_text,
+    )
+
+
+def _harness_text(session: Session, limit: int = 200_000) -> str:
+    """The protected Python files (tests, benchmarks, evaluators) as they were: their literals are inputs."""
+    assert session.plan is not None
+    parts: list[str] = []
+    for path in list_files(session.workspace.root):
+        rel = path.relative_to(session.workspace.root).as_posix()
+        if rel.endswith(".py") and why_protected(rel, session.plan) and sum(map(len, parts)) < limit:
+            parts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(parts)
 
 
 _ORDER = {"KEPT": 0, "REVERTED": 1, "VETOED": 2, "REJECTED": 3}

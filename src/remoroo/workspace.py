@@ -80,6 +80,11 @@ class Workspace:
         args = ["diff", "--binary", "--no-color", "--no-ext-diff", old, new]
         return git(self.root, *args, *(["--"] + paths if paths else []))
 
+    def read_at(self, commit: str, path: str) -> str | None:
+        """The text of ``path`` at ``commit``, or None where it does not exist."""
+        ok, text = git_ok(self.root, "cat-file", "-p", f"{commit}:{path}", keep_output=True)
+        return text if ok else None
+
     def changed_files(self, old: str, new: str) -> list[str]:
         out = git(self.root, "diff", "--name-only", "-z", old, new)
         return [p for p in out.split("\0") if p]
