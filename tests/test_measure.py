@@ -80,3 +80,12 @@ def test_exhausted_deadline_skips_commands(tmp_path: Path) -> None:
                                              ("1e-3", 0.001)])
 def test_coerce(text: str, value: object) -> None:
     assert coerce(text) == value and type(coerce(text)) is type(value)
+
+
+def test_copied_artifact_is_ignored_and_flagged(tmp_path: Path) -> None:
+    write_files(tmp_path, {"cache/old.json": '{"acc": 0.99}', "run.sh": "cp cache/old.json out.json\n"})
+    p = plan([{"name": "main", "run": "sh run.sh"}],
+             [{"metric": "acc", "source": "json_artifact", "path": "out.json", "key": "acc"}])
+    m = measure(p, ["acc"], tmp_path, tmp_path / "logs", ENV, time.monotonic() + 30)
+    assert "acc" not in m.metrics and "copy of cache/old.json" in m.missing["acc"]
+    assert any("copy of" in f for f in m.flags)

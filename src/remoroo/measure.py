@@ -77,6 +77,8 @@ def measure(plan: Plan, metrics: list[str], tree: Path, logs: Path, env: Environ
             result.metrics[metric] = _read(inst, runs, tree, logs, nonce, start_wall=start_wall)
         except LookupError as exc:
             result.missing[metric] = str(exc)
+            if "copy of" in str(exc):
+                result.flags.append(str(exc))
     result.duration_s = time.perf_counter() - start
     return result
 
@@ -154,6 +156,9 @@ def _from_artifact(inst: Instrument, tree: Path, start_wall: float) -> Value:
         raise LookupError(f"the run did not write {inst.path}")
     if artifact.stat().st_mtime < start_wall:
         raise LookupError(f"{inst.path} was not written during this run")
+    source = _copied_from(artifact, tree)
+    if source is not None:
+        raise LookupError(f"{inst.path} is a byte-for-byte copy of {source}, not a result of this run")
     try:
         data: object = json.loads(artifact.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -168,6 +173,21 @@ def _from_artifact(inst: Instrument, tree: Path, start_wall: float) -> Value:
     if not isinstance(data, (bool, int, float, str)):
         raise LookupError(f"{inst.path}:{inst.key} is a {type(data).__name__}, not a number, bool or string")
     return data
+
+
+def _copied_from(artifact: Path, tree: Path, limit: int = 5000) -> str | None:
+    """A file of the tree (other than the artifact) with exactly the artifact's bytes."""
+    data = artifact.read_bytes()
+    seen = 0
+    for path in tree.rglob("*"):
+        if ".git" in path.parts or path == artifact or not path.is_file() or path.is_symlink():
+            continue
+        seen += 1
+        if seen > limit:
+            return None
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return path.relative_to(tree).as_posix()
+    return None
 
 
 def coerce(text: str) -> Value:

@@ -96,7 +96,8 @@ def build_report(folder: RunFolder) -> Report:
         audit=[AuditEntry(turn=c["turn"], candidate=c["candidate"], rule=f["rule"], reason=f["reason"],
                           evidence=f["evidence"])
                for c in candidates if c.get("audit") for f in c["audit"]["findings"] if not f["passed"]],
-        flags=(base or {}).get("flags", []),
+        flags=(base or {}).get("flags", []) + [f"turn {c['turn']}, candidate {c['candidate']}: {f}"
+                                               for c in candidates for f in c.get("flags", [])],
         verification=_one(events, "verification"),
         duration_s=round(last.get("ts", 0) - first.get("ts", 0), 3) if first else 0.0,
         baseline_duration_s=(base or {}).get("duration_s"),

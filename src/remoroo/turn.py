@@ -238,6 +238,7 @@ def _record_candidate(session: Session, turn: int, cand: Candidate) -> None:
         reason=cand.verdict.reason, metrics=metrics, audit=cand.audit, rationale=cand.proposal.rationale,
         patch_hash=hashlib.sha256(cand.diff.encode()).hexdigest()[:16] if cand.diff else None,
         missing=cand.measurement.missing if cand.measurement else {},
+        flags=cand.measurement.flags if cand.measurement else [],
         commands=cand.measurement.command_summary() if cand.measurement else [],
     )
     session.history.append(StateSummary(

@@ -40,8 +40,8 @@ def added_nodes(ctx: AuditContext) -> list[Added]:
             continue
         try:
             new = ast.parse(after)
-        except SyntaxError:
-            continue
+        except SyntaxError as exc:  # what cannot be read cannot pass: the checker reports an audit error
+            raise ValueError(f"{path} does not parse as Python ({exc.msg}, line {exc.lineno})") from exc
         old_counts: Counter[str] = Counter()
         before = ctx.before.get(path)
         if before:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from remoroo.audit.paths import why_protected
 from remoroo.brain.protocol import PatchRequest, PatchResponse, PlanRequest, PlanResponse
 from remoroo.brain.search.discover import command_candidates, instrument
 from remoroo.brain.search.localize import Localizer
@@ -76,12 +77,11 @@ class SearchBrain:
     # patch ---------------------------------------------------------------------
     def patch(self, request: PatchRequest) -> PatchResponse:
         goal = _goal(request)
-        protected = set(request.plan.protected_paths)
         modules: dict[str, Module] = {}
         for view in request.context.files:
             if view.content is None or not view.path.endswith(".py") or _TEST_FILE.search(view.path):
                 continue
-            if view.path in protected:
+            if why_protected(view.path, request.plan):  # the audit would veto it: do not waste a candidate
                 continue
             module = parse(view.path, view.content)
             if module is not None:
