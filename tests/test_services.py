@@ -92,7 +92,7 @@ def test_service_that_never_becomes_ready(tree: Path) -> None:
                 time.monotonic() + 60)
     assert m.metrics == {"code_runs": False}
     assert "not ready after 1.5s" in m.commands[0].failure
-    assert "its log ends: listening" in m.commands[0].failure
+    assert "its stdout ends: listening" in m.commands[0].failure
     assert m.commands[1].skipped and "server" in m.commands[1].skipped
     assert any("not ready" in p for p in m.problems)
     assert nothing_left_in(tree)

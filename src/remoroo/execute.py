@@ -146,9 +146,10 @@ def _stop_service(running: Running, record: CommandRun) -> None:
     record.stdout_tail = tail(Path(record.stdout_log))
     record.stderr_tail = tail(Path(record.stderr_log))
     if record.failure:
-        last = (record.stderr_tail or record.stdout_tail).strip().splitlines()[-3:]
-        if last:
-            record.failure += "; its log ends: " + " | ".join(line.strip() for line in last)
+        for stream, text in (("stdout", record.stdout_tail), ("stderr", record.stderr_tail)):
+            last = text.strip().splitlines()[-3:]
+            if last:
+                record.failure += f"; its {stream} ends: " + " | ".join(line.strip() for line in last)
 
 
 def tail(path: Path, lines: int = TAIL_LINES) -> str:
