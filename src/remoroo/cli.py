@@ -66,18 +66,25 @@ def run_cmd(
     command_timeout: float | None = typer.Option(None, "--command-timeout",
                                                  help="Per-command timeout the brain plans with (seconds)."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Candidates per turn (search brain)."),
-    workers: int | None = typer.Option(None, "--workers", help="Candidates measured side by side (not timing goals)."),
+    workers: int | None = typer.Option(None, "--workers", help="Candidates measured side by side."),
+    llm_model: str | None = typer.Option(None, "--llm-model", help="Model name for --brain llm."),
+    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible (or Anthropic) base URL."),
+    llm_provider: str | None = typer.Option(None, "--llm-provider", help="openai (any compatible) or anthropic."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Token budget for the run's brain calls."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Cost budget (USD) for the run's brain calls."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before running the plan's commands."),
     as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
 ) -> None:
     """Plan, patch an isolated copy, measure, audit and decide; end with a report."""
-    from remoroo.brain import make_client
+    from remoroo.brain import client_from_config
     from remoroo.case import load_case
     from remoroo.config import build_config
     from remoroo.engine import run
 
     cli: dict[str, Any] = {"brain": brain, "max_turns": max_turns, "timeout_s": timeout, "keep_work": keep_work,
-                           "command_timeout_s": command_timeout, "batch_size": batch_size, "workers": workers}
+                           "command_timeout_s": command_timeout, "batch_size": batch_size, "workers": workers,
+                           "llm_model": llm_model, "llm_base_url": llm_base_url, "llm_provider": llm_provider,
+                           "max_tokens": max_tokens, "max_cost_usd": max_cost}
     if case is not None:
         if goal or metrics or repo:
             raise UserError("--case takes the repository, goal and metrics from case.json: drop REPO/--goal/--metrics.")
@@ -96,7 +103,7 @@ def run_cmd(
     from remoroo.spec import parse_goal
 
     parse_goal(config.goal, config.metrics)  # bad specs fail before anything is written
-    client = make_client(config.brain)
+    client = client_from_config(config)
     if not yes and sys.stdin.isatty():
         typer.confirm(f"remoroo will run commands chosen by the brain ({client.name}) on an isolated copy of "
                       f"{repo}. Continue?", abort=True)
@@ -172,6 +179,33 @@ def apply_cmd(
         out.print(f"{diff_path} is empty: the run kept no change, nothing to apply.", soft_wrap=True)
         return
     out.print(f"applied {diff_path} to {repo.resolve()}: {', '.join(files)}", soft_wrap=True)
+
+
+brain_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The brain as a service.")
+app.add_typer(brain_app, name="brain")
+
+
+@brain_app.command("serve")
+def brain_serve_cmd(
+    brain: str = typer.Option("search", "--brain", help="search | llm | scripted:FILE"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(0, "--port", help="Port (0: any free port; the address is printed)."),
+    log_requests: Path | None = typer.Option(None, "--log-requests", help="Append every request to this file."),
+    llm_model: str = typer.Option("", "--llm-model", help="Model name for --brain llm."),
+    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible (or Anthropic) base URL."),
+    llm_provider: str = typer.Option("openai", "--llm-provider", help="openai or anthropic."),
+    llm_timeout: float = typer.Option(120.0, "--llm-timeout", help="Hard timeout of one model call (s)."),
+) -> None:
+    """Serve a brain over HTTP for 'remoroo run --brain http://HOST:PORT'."""
+    from remoroo.brain import make_brain
+    from remoroo.brain.http import main_serve
+    from remoroo.brain.llm.brain import LLMSettings
+
+    vendor_key = "ANTHROPIC_API_KEY" if llm_provider == "anthropic" else "OPENAI_API_KEY"
+    settings = LLMSettings(provider=llm_provider, model=llm_model, base_url=llm_base_url, timeout_s=llm_timeout,
+                           api_key=os.environ.get("REMOROO_LLM_API_KEY") or os.environ.get(vendor_key))
+    served, _ = make_brain(brain, settings)
+    main_serve(served, host, port, log_requests)
 
 
 @app.command("schema")

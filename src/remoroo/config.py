@@ -1,5 +1,8 @@
 """Run configuration, built once at the edge and frozen.
 
+The LLM API key comes from ``REMOROO_LLM_API_KEY``, else ``OPENAI_API_KEY`` or
+``ANTHROPIC_API_KEY``; it is never written to run.json.
+
 Layers, lowest first: defaults < ``REPO/remoroo.toml`` (a ``[run]`` table) <
 environment (``REMOROO_<KEY>``) < CLI flags. ``RunConfig.sources`` records
 where each value came from, and run.json keeps it. Nothing below the CLI
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -32,6 +35,14 @@ TUNABLE = {
     "batch_size": int,
     "workers": int,
     "allow_paths": list,
+    "llm_provider": str,
+    "llm_model": str,
+    "llm_base_url": str,
+    "llm_timeout_s": float,
+    "llm_price_in_per_mtok": float,
+    "llm_price_out_per_mtok": float,
+    "max_tokens": int,
+    "max_cost_usd": float,
     "command_timeout_s": float,
 }
 
@@ -58,6 +69,15 @@ class RunConfig(BaseModel):
         "Protected paths the user lets patches change (e.g. tests/ when the goal is to fix them)."))
     workers: int = Field(default=2, ge=1, le=64, description="Candidates measured at once (1 for timing goals).")
     command_timeout_s: float = Field(default=60.0, gt=0)
+    llm_provider: Literal["openai", "anthropic"] = "openai"
+    llm_model: str = ""
+    llm_base_url: str | None = None
+    llm_timeout_s: float = Field(default=120.0, gt=0)
+    llm_price_in_per_mtok: float = Field(default=0.0, ge=0)
+    llm_price_out_per_mtok: float = Field(default=0.0, ge=0)
+    llm_api_key: str | None = Field(default=None, exclude=True, repr=False)
+    max_tokens: int | None = Field(default=None, gt=0, description="Token budget for the whole run.")
+    max_cost_usd: float | None = Field(default=None, gt=0, description="Cost budget for the whole run.")
     sources: dict[str, str] = Field(default_factory=dict)
     command_env: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 
@@ -77,10 +97,13 @@ def build_config(repo: Path, cli: Mapping[str, Any], env: Mapping[str, str]) -> 
             values[key], sources[key] = value, "cli"
     for key in RunConfig.model_fields:
         sources.setdefault(key, "default")
-    sources.pop("sources", None)
-    sources.pop("command_env", None)
+    for hidden in ("sources", "command_env", "llm_api_key"):
+        sources.pop(hidden, None)
+    provider = values.get("llm_provider", "openai")
+    vendor_key = "ANTHROPIC_API_KEY" if provider == "anthropic" else "OPENAI_API_KEY"
+    key = env.get("REMOROO_LLM_API_KEY") or env.get(vendor_key)
     try:
-        return RunConfig(repo=repo, sources=sources, command_env=dict(env), **values)
+        return RunConfig(repo=repo, sources=sources, command_env=dict(env), llm_api_key=key, **values)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else "config"

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from remoroo.brain.protocol import BrainClient, StateSummary
+from remoroo.brain.client import BrainClient, BudgetExceeded
+from remoroo.brain.protocol import StateSummary
 from remoroo.budget import Budget
 from remoroo.config import RunConfig
 from remoroo.decide import Noise, Outcome, evaluate, final_outcome
@@ -50,6 +51,7 @@ def run(config: RunConfig, brain: BrainClient,
                   targets=[t.text for t in goal.targets], semantic=[s.text for s in goal.semantic],
                   metrics=required_metrics(goal))
     session: Session | None = None
+    brain.recorder = _transcript(folder)
     try:
         workspace = Workspace.snapshot(config.repo, folder.root / "work")
         session = Session(
@@ -58,6 +60,9 @@ def run(config: RunConfig, brain: BrainClient,
             env=_environment(config, folder), noise=Noise(rel_tol_timing=config.noise_rel_timing),
         )
         ending = drive(session)
+    except BudgetExceeded as exc:
+        folder.append("budget_exceeded", error=str(exc))
+        ending = Ending("FAIL", f"budget: {exc}")
     except EngineError as exc:
         folder.append("engine_error", error=str(exc), kind=type(exc).__name__)
         ending = Ending("FAIL", f"engine error: {exc}")
@@ -69,7 +74,7 @@ def run(config: RunConfig, brain: BrainClient,
         if session is None or not config.keep_work:
             shutil.rmtree(folder.root / "work", ignore_errors=True)
     folder.append("run_finished", outcome=ending.outcome, reason=ending.reason,
-                  turns=session.turns_run if session else 0, brain_calls=brain.calls)
+                  turns=session.turns_run if session else 0, brain_calls=brain.calls, usage=brain.usage)
     write_reports(folder)
     return RunResult(folder.run_id, folder.root, ending.outcome, ending.reason)
 
@@ -207,6 +212,20 @@ def conclude(session: Session, stop: str) -> Ending:
     if stop and outcome != "SUCCESS":
         reason = f"{reason} (stopped: {stop})"
     return Ending(outcome, reason)
+
+
+def _transcript(folder: RunFolder) -> Callable[[str, str, str], None]:
+    """Keep every brain exchange, as sent and as answered: evidence, and material for a scripted replay."""
+    counter = iter(range(1, 1_000_000))
+
+    def record(kind: str, request: str, response: str) -> None:
+        n = next(counter)
+        base = folder.root / "brain"
+        base.mkdir(exist_ok=True)
+        (base / f"{n:04d}-{kind}.request.json").write_text(request, encoding="utf-8")
+        (base / f"{n:04d}-{kind}.response.json").write_text(response, encoding="utf-8")
+
+    return record
 
 
 def _environment(config: RunConfig, folder: RunFolder) -> Environment:

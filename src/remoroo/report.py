@@ -61,6 +61,7 @@ class Report(BaseModel):
     duration_s: float
     baseline_duration_s: float | None
     brain_calls: int
+    usage: dict[str, Any] = Field(default_factory=dict, description="Tokens and cost of the brain's model calls.")
     evidence: dict[str, str]
 
 
@@ -102,6 +103,7 @@ def build_report(folder: RunFolder) -> Report:
         duration_s=round(last.get("ts", 0) - first.get("ts", 0), 3) if first else 0.0,
         baseline_duration_s=(base or {}).get("duration_s"),
         brain_calls=last.get("brain_calls", 0),
+        usage=last.get("usage") or {},
         evidence=_evidence(folder),
     )
 
@@ -137,8 +139,8 @@ def render_markdown(report: Report) -> str:
     turn_ids = [str(t.turn) for t in report.turns]
     lines = [f"# remoroo run {report.run_id}", "", f"## Outcome: {report.outcome}", "",
              f"**Reason:** {report.reason}", "", f"**Goal:** {report.goal}", "",
-             f"**Metric spec:** `{report.spec}`", "", f"**Brain:** {report.brain} ({report.brain_calls} calls); "
-             f"**duration:** {report.duration_s:.1f}s", "", "### Metrics", ""]
+             f"**Metric spec:** `{report.spec}`", "", f"**Brain:** {report.brain} ({report.brain_calls} calls"
+             f"{_usage_text(report.usage)}); **duration:** {report.duration_s:.1f}s", "", "### Metrics", ""]
     header = ["metric", "target", "baseline", *[f"turn {t}" for t in turn_ids], "final", "met"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in report.metrics:
@@ -165,6 +167,13 @@ def render_markdown(report: Report) -> str:
                   f"Fresh copy of the snapshot with final_patch.diff applied: {v.get('reason') or v.get('message')}"]
     lines += ["", "### Evidence", ""] + [f"- `{p}`" for p in report.evidence.values()]
     return "\n".join(lines) + "\n"
+
+
+def _usage_text(usage: dict[str, Any]) -> str:
+    if not usage or not usage.get("model_calls"):
+        return ""
+    tokens = usage.get("input_tokens", 0) + usage.get("output_tokens", 0)
+    return f", {usage['model_calls']} model calls, {tokens} tokens, ${usage.get('cost_usd', 0):.4f}"
 
 
 def parse_outcome(markdown: str) -> str | None:

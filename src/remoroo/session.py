@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from remoroo.brain.protocol import BrainClient, GoalView, StateSummary
+from remoroo.brain.client import BrainClient
+from remoroo.brain.protocol import GoalView, StateSummary
 from remoroo.budget import Budget
 from remoroo.config import RunConfig
 from remoroo.decide import Noise, Outcome

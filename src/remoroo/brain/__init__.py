@@ -1,27 +1,64 @@
-"""Brains: everything that proposes plans and patches, behind one protocol."""
+"""Brains: everything that proposes plans and patches, behind one protocol.
+
+``search`` (offline, the default), ``llm`` (an OpenAI-compatible endpoint or
+Anthropic), ``scripted:FILE`` (recorded answers) run in-process but still
+through serialized requests; ``http://HOST:PORT`` is a brain service
+(``remoroo brain serve``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from remoroo.brain.protocol import BrainClient, in_process
+from remoroo.brain.client import BrainClient, BrainLimits
+from remoroo.brain.protocol import Brain, in_process
 from remoroo.errors import UserError
 
 
-def make_client(spec: str) -> BrainClient:
-    """Build the client for ``--brain``: ``search`` or ``scripted:FILE`` (more kinds follow)."""
+def make_brain(spec: str, llm: object | None = None) -> tuple[Brain, str]:
+    """The brain for ``spec`` (not ``http://``), and its display name."""
     if spec == "search":
         from remoroo.brain.search import SearchBrain
 
-        return BrainClient(in_process(SearchBrain()), name="search")
+        return SearchBrain(), "search"
     if spec.startswith("scripted:"):
         from remoroo.brain.scripted import ScriptedBrain, load_script
 
         path = Path(spec.split(":", 1)[1])
-        return BrainClient(in_process(ScriptedBrain(load_script(path))), name=f"scripted:{path.name}")
-    if spec == "llm" or spec.startswith(("http://", "https://")):
-        raise UserError(
-            f"The brain {spec!r} is not available in this version: use --brain scripted:FILE "
-            "(a recorded script, see the README)."
-        )
-    raise UserError(f"Unknown brain {spec!r}: use scripted:FILE, search, llm or http://HOST:PORT.")
+        return ScriptedBrain(load_script(path)), f"scripted:{path.name}"
+    if spec == "llm":
+        from remoroo.brain.llm import LLMBrain, LLMSettings, make_backend
+
+        settings = llm if isinstance(llm, LLMSettings) else LLMSettings()
+        if not settings.model:
+            raise UserError("--brain llm needs a model: pass --llm-model NAME (and --llm-base-url for a local server).")
+        return LLMBrain(make_backend(settings), settings), f"llm:{settings.provider}:{settings.model}"
+    raise UserError(f"Unknown brain {spec!r}: use search, llm, scripted:FILE or http://HOST:PORT.")
+
+
+def make_client(spec: str, *, llm: object | None = None, limits: BrainLimits | None = None,
+                redact: object | None = None, http_timeout_s: float = 600.0) -> BrainClient:
+    """The engine's client for ``--brain``."""
+    if spec.startswith(("http://", "https://")):
+        from remoroo.brain.http import http_transport
+
+        return BrainClient(http_transport(spec, timeout_s=http_timeout_s), name=spec, limits=limits,
+                           redact=redact)  # type: ignore[arg-type]
+    brain, name = make_brain(spec, llm)
+    return BrainClient(in_process(brain), name=name, limits=limits, redact=redact)  # type: ignore[arg-type]
+
+
+def client_from_config(config: object) -> BrainClient:
+    """The client a run's frozen config asks for, with budgets and redaction."""
+    from remoroo.brain.llm.brain import LLMSettings
+    from remoroo.brain.redact import Redactor
+    from remoroo.config import RunConfig
+
+    assert isinstance(config, RunConfig)
+    llm = LLMSettings(provider=config.llm_provider, model=config.llm_model, base_url=config.llm_base_url,
+                      api_key=config.llm_api_key, timeout_s=config.llm_timeout_s,
+                      price_in_per_mtok=config.llm_price_in_per_mtok, price_out_per_mtok=config.llm_price_out_per_mtok)
+    home = config.command_env.get("HOME", "")
+    redact = Redactor(config.command_env, {str(config.repo): "<repo>", home: "~"})
+    return make_client(config.brain, llm=llm, limits=BrainLimits(max_tokens=config.max_tokens,
+                                                                  max_cost_usd=config.max_cost_usd), redact=redact)

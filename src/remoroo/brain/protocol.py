@@ -11,9 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Callable, Literal, Protocol, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from remoroo.errors import BrainError
 from remoroo.patch import PatchProposal
 from remoroo.plan import Plan
 
@@ -22,6 +21,25 @@ PROTOCOL = "remoroo.brain/1"
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+class Usage(BaseModel):
+    """What a brain call cost: reported by the brain, summed and budgeted by the engine."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    model_calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(input_tokens=self.input_tokens + other.input_tokens,
+                     output_tokens=self.output_tokens + other.output_tokens,
+                     cost_usd=round(self.cost_usd + other.cost_usd, 8),
+                     model_calls=self.model_calls + other.model_calls)
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
 
 
 class GoalView(BaseModel):
@@ -64,6 +82,7 @@ class _Request(BaseModel):
     context: ContextSlice
     history: list[StateSummary] = Field(default_factory=list)
     feedback: list[str] = Field(default_factory=list, description="Why the previous answer was refused.")
+    tokens_left: int | None = Field(default=None, description="The run's remaining token budget, if any.")
 
 
 class PlanRequest(_Request):
@@ -91,6 +110,8 @@ class PlanResponse(BaseModel):
     kind: Literal["plan"] = "plan"
     plan: Plan | None = None
     give_up: str | None = Field(default=None, description="Why no plan can be made.")
+    usage: Usage = Field(default_factory=Usage)
+    raw_outputs: list[str] = Field(default_factory=list, description="Model text that failed validation: evidence.")
 
     @model_validator(mode="after")
     def _one_answer(self) -> PlanResponse:
@@ -106,6 +127,8 @@ class PatchResponse(BaseModel):
     proposals: list[PatchProposal] = Field(
         default_factory=list, max_length=32, description="A batch of candidates; the engine keeps the best.")
     give_up: str | None = Field(default=None, description="Why there is nothing more to try.")
+    usage: Usage = Field(default_factory=Usage)
+    raw_outputs: list[str] = Field(default_factory=list, description="Model text that failed validation: evidence.")
 
     @model_validator(mode="after")
     def _one_answer(self) -> PatchResponse:
@@ -136,32 +159,3 @@ def in_process(brain: Brain) -> Transport:
         return brain.respond(request).model_dump_json()
 
     return send
-
-
-class BrainClient:
-    """The engine's side of the protocol."""
-
-    def __init__(self, transport: Transport, name: str) -> None:
-        self.transport = transport
-        self.name = name
-        self.calls = 0
-
-    def plan(self, request: PlanRequest) -> PlanResponse:
-        response = self._call(request)
-        if not isinstance(response, PlanResponse):
-            raise BrainError(f"brain {self.name} answered a plan request with a {response.kind} response")
-        return response
-
-    def patch(self, request: PatchRequest) -> PatchResponse:
-        response = self._call(request)
-        if not isinstance(response, PatchResponse):
-            raise BrainError(f"brain {self.name} answered a patch request with a {response.kind} response")
-        return response
-
-    def _call(self, request: PlanRequest | PatchRequest) -> PlanResponse | PatchResponse:
-        self.calls += 1
-        raw = self.transport(request.model_dump_json())
-        try:
-            return RESPONSE_ADAPTER.validate_json(raw)
-        except ValidationError as exc:
-            raise BrainError(f"brain {self.name} sent an invalid {request.kind} response: {exc}") from exc
