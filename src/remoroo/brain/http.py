@@ -68,6 +68,7 @@ def serve(brain: Brain, host: str = "127.0.0.1", port: int = 0, log_path: Path |
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
     bound = sock.getsockname()
     print(f"remoroo brain listening on http://{bound[0]}:{bound[1]}", flush=True)
     config = uvicorn.Config(make_app(brain, log_path), log_level="warning", access_log=False)
