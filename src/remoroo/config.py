@@ -33,6 +33,7 @@ TUNABLE = {
     "noise_rel_timing": float,
     "keep_work": bool,
     "batch_size": int,
+    "max_hydrations": int,
     "workers": int,
     "allow_paths": list,
     "llm_provider": str,
@@ -65,6 +66,7 @@ class RunConfig(BaseModel):
     noise_rel_timing: float = Field(default=0.10, ge=0)
     keep_work: bool = False
     batch_size: int = Field(default=6, ge=1, le=32)
+    max_hydrations: int = Field(default=2, ge=0, le=10, description="Rounds of files sent on a brain's request.")
     allow_paths: list[str] = Field(default_factory=list, description=(
         "Protected paths the user lets patches change (e.g. tests/ when the goal is to fix them)."))
     workers: int = Field(default=2, ge=1, le=64, description="Candidates measured at once (1 for timing goals).")

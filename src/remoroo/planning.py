@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from remoroo.brain.protocol import PlanRequest
+from remoroo.brain.protocol import ContextSlice, FileView, PlanRequest
 from remoroo.context import build_slice
 from remoroo.errors import PlanRejected
+from remoroo.hydration import ask
 from remoroo.plan import Plan, validate_plan
 from remoroo.session import Ending, Session
 
@@ -17,14 +18,17 @@ def make_plan(session: Session, replan: int, reason: str | None, feedback: list[
     for attempt in range(1, session.config.max_plan_attempts + 1):
         if session.budget.time_exhausted():
             return Ending("FAIL", "time budget used up while planning")
-        request = PlanRequest(
-            goal=session.goal_view(), context=build_slice(session.work_root, original,
-                                                          session.config.context_budget_chars),
-            history=session.history, feedback=feedback, replan=replan, replan_reason=reason,
-            previous_plan=session.plan, observations=observations or {},
-            command_timeout_s=session.config.command_timeout_s,
-        )
-        response = session.brain.plan(request)
+        context = build_slice(session.work_root, original, session.config.context_budget_chars)
+
+        def build(hydrated: list[FileView], notes: list[str], feedback: list[str] = feedback,
+                  context: ContextSlice = context) -> PlanRequest:
+            return PlanRequest(
+                goal=session.goal_view(), context=context, history=session.history, feedback=feedback + notes,
+                replan=replan, replan_reason=reason, previous_plan=session.plan, observations=observations or {},
+                command_timeout_s=session.config.command_timeout_s, hydrated=hydrated,
+            )
+
+        response = ask(session, build, session.brain.plan, "plan")
         if response.plan is None:
             session.folder.append("plan_given_up", replan=replan, reason=response.give_up)
             return Ending("FAIL", f"the brain could not plan: {response.give_up}")

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from remoroo.audit import AuditContext, AuditVerdict, audit, check_preserved, churn_only
 from remoroo.audit.paths import why_protected
-from remoroo.brain.protocol import PatchRequest, StateSummary
+from remoroo.brain.protocol import FileView, PatchRequest, StateSummary
 from remoroo.context import build_slice, list_files
 from remoroo.decide import Verdict, is_timing, judge_candidate, score
 from remoroo.errors import PatchRejected
+from remoroo.hydration import ask
 from remoroo.measure import Measurement, measure
 from remoroo.patch import PatchProposal, apply_proposal
 from remoroo.session import Session
@@ -56,7 +57,8 @@ def run_turn(session: Session, turn: int) -> TurnResult | GaveUp:
     for _ in range(session.config.max_patch_reflections + 1):
         if session.budget.time_exhausted():
             return GaveUp("time budget used up")
-        response = session.brain.patch(_request(session, turn, feedback))
+        response = ask(session, lambda hydrated, notes, fb=feedback: _request(session, turn, fb + notes, hydrated),
+                       session.brain.patch, f"turn {turn}")
         if not response.proposals:
             return GaveUp(response.give_up or "no reason given")
         candidates = _evaluate_batch(session, turn, response.proposals[: session.config.batch_size])
@@ -82,13 +84,13 @@ def run_turn(session: Session, turn: int) -> TurnResult | GaveUp:
     return TurnResult(verdict=chosen.verdict, ran_ok=ran_ok)
 
 
-def _request(session: Session, turn: int, feedback: list[str]) -> PatchRequest:
+def _request(session: Session, turn: int, feedback: list[str], hydrated: list[FileView]) -> PatchRequest:
     assert session.plan is not None
     return PatchRequest(
         goal=session.goal_view(), turn=turn, replan=session.replans, plan=session.plan,
         context=build_slice(session.work_root, session.goal, session.config.context_budget_chars),
         history=session.history, log_tails=session.log_tails, feedback=feedback,
-        max_candidates=session.config.batch_size,
+        max_candidates=session.config.batch_size, hydrated=hydrated,
     )
 
 

@@ -8,12 +8,18 @@ the run folder as evidence.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from remoroo.brain.protocol import (
     RESPONSE_ADAPTER,
+    AnyRequest,
+    AnyResponse,
+    InstrumentRequest,
+    InstrumentResponse,
+    JudgeRequest,
+    JudgeResponse,
     PatchRequest,
     PatchResponse,
     PlanRequest,
@@ -24,6 +30,7 @@ from remoroo.brain.protocol import (
 from remoroo.errors import BrainError, EngineError
 
 Recorder = Callable[[str, str, str], None]
+_R = TypeVar("_R", PlanResponse, PatchResponse, InstrumentResponse, JudgeResponse)
 
 
 class BudgetExceeded(EngineError):
@@ -47,15 +54,21 @@ class BrainClient:
         self.usage = Usage()
 
     def plan(self, request: PlanRequest) -> PlanResponse:
-        response = self._call(request)
-        if not isinstance(response, PlanResponse):
-            raise BrainError(f"brain {self.name} answered a plan request with a {response.kind} response")
-        return response
+        return self._typed(request, PlanResponse)
 
     def patch(self, request: PatchRequest) -> PatchResponse:
+        return self._typed(request, PatchResponse)
+
+    def instrument(self, request: InstrumentRequest) -> InstrumentResponse:
+        return self._typed(request, InstrumentResponse)
+
+    def judge(self, request: JudgeRequest) -> JudgeResponse:
+        return self._typed(request, JudgeResponse)
+
+    def _typed(self, request: AnyRequest, expected: type[_R]) -> _R:
         response = self._call(request)
-        if not isinstance(response, PatchResponse):
-            raise BrainError(f"brain {self.name} answered a patch request with a {response.kind} response")
+        if not isinstance(response, expected):
+            raise BrainError(f"brain {self.name} answered a {request.kind} request with a {response.kind} response")
         return response
 
     def _check_budget(self) -> None:
@@ -65,7 +78,7 @@ class BrainClient:
             raise BudgetExceeded(
                 f"cost budget used up: ${self.usage.cost_usd:.4f} of ${self.limits.max_cost_usd:.4f} spent")
 
-    def _call(self, request: PlanRequest | PatchRequest) -> PlanResponse | PatchResponse:
+    def _call(self, request: AnyRequest) -> AnyResponse:
         self._check_budget()
         if self.limits.max_tokens is not None:
             request = request.model_copy(update={"tokens_left": self.limits.max_tokens - self.usage.tokens})

@@ -61,6 +61,13 @@ class ContextSlice(BaseModel):
     budget_chars: int
 
 
+class Hydration(BaseModel):
+    """A file the brain needs to see in full, and why."""
+
+    path: str
+    reason: str = ""
+
+
 class StateSummary(BaseModel):
     """One measured state: the baseline or a turn's candidate."""
 
@@ -83,6 +90,7 @@ class _Request(BaseModel):
     history: list[StateSummary] = Field(default_factory=list)
     feedback: list[str] = Field(default_factory=list, description="Why the previous answer was refused.")
     tokens_left: int | None = Field(default=None, description="The run's remaining token budget, if any.")
+    hydrated: list[FileView] = Field(default_factory=list, description="Files the brain asked for, in full.")
 
 
 class PlanRequest(_Request):
@@ -104,41 +112,82 @@ class PatchRequest(_Request):
     max_candidates: int = Field(default=6, ge=1, le=32, description="At most this many proposals per answer.")
 
 
-class PlanResponse(BaseModel):
+class InstrumentRequest(_Request):
+    """The plan's instrumentation found no value for some metrics: add the reporting, or say why not."""
+
+    kind: Literal["instrument"] = "instrument"
+    plan: Plan
+    missing: dict[str, str] = Field(description="Metric -> why the baseline run had no value for it.")
+    observations: dict[str, str] = Field(default_factory=dict)
+
+
+class JudgeRequest(_Request):
+    """Advisory only: the engine's outcome is final; the reasoning goes into the report."""
+
+    kind: Literal["judge"] = "judge"
+    outcome: str
+    reason: str
+    final_metrics: dict[str, Union[bool, int, float, str, None]] = Field(default_factory=dict)
+
+
+class _Response(BaseModel):
     model_config = ConfigDict(extra="forbid")
     protocol: Literal["remoroo.brain/1"] = PROTOCOL
+    usage: Usage = Field(default_factory=Usage)
+    raw_outputs: list[str] = Field(default_factory=list, description="Model text that failed validation: evidence.")
+    hydrate: list[Hydration] = Field(default_factory=list, max_length=8,
+                                     description="Files needed before answering; the engine sends them next call.")
+
+    def _exactly_one(self, *answers: object) -> None:
+        given = sum(1 for a in (*answers, self.hydrate) if a)
+        if given != 1:
+            raise ValueError(f"a {self.kind} response holds exactly one answer")  # type: ignore[attr-defined]
+
+
+class PlanResponse(_Response):
     kind: Literal["plan"] = "plan"
     plan: Plan | None = None
     give_up: str | None = Field(default=None, description="Why no plan can be made.")
-    usage: Usage = Field(default_factory=Usage)
-    raw_outputs: list[str] = Field(default_factory=list, description="Model text that failed validation: evidence.")
 
     @model_validator(mode="after")
     def _one_answer(self) -> PlanResponse:
-        if (self.plan is None) == (self.give_up is None):
-            raise ValueError("a plan response holds exactly one of plan or give_up")
+        self._exactly_one(self.plan, self.give_up)
         return self
 
 
-class PatchResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    protocol: Literal["remoroo.brain/1"] = PROTOCOL
+class PatchResponse(_Response):
     kind: Literal["patch"] = "patch"
     proposals: list[PatchProposal] = Field(
         default_factory=list, max_length=32, description="A batch of candidates; the engine keeps the best.")
     give_up: str | None = Field(default=None, description="Why there is nothing more to try.")
-    usage: Usage = Field(default_factory=Usage)
-    raw_outputs: list[str] = Field(default_factory=list, description="Model text that failed validation: evidence.")
 
     @model_validator(mode="after")
     def _one_answer(self) -> PatchResponse:
-        if bool(self.proposals) == (self.give_up is not None):
-            raise ValueError("a patch response holds either proposals or give_up")
+        self._exactly_one(self.proposals, self.give_up)
         return self
 
 
-BrainRequest = Annotated[Union[PlanRequest, PatchRequest], Field(discriminator="kind")]
-BrainResponse = Annotated[Union[PlanResponse, PatchResponse], Field(discriminator="kind")]
+class InstrumentResponse(_Response):
+    kind: Literal["instrument"] = "instrument"
+    proposal: PatchProposal | None = Field(default=None, description="A patch that reports the metrics.")
+    unmeasurable: str | None = Field(default=None, description="Why the metrics cannot be measured.")
+    give_up: str | None = None
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> InstrumentResponse:
+        self._exactly_one(self.proposal, self.unmeasurable, self.give_up)
+        return self
+
+
+class JudgeResponse(_Response):
+    kind: Literal["judge"] = "judge"
+    reasoning: str = ""
+
+
+AnyRequest = Union[PlanRequest, PatchRequest, InstrumentRequest, JudgeRequest]
+AnyResponse = Union[PlanResponse, PatchResponse, InstrumentResponse, JudgeResponse]
+BrainRequest = Annotated[AnyRequest, Field(discriminator="kind")]
+BrainResponse = Annotated[AnyResponse, Field(discriminator="kind")]
 REQUEST_ADAPTER: TypeAdapter[BrainRequest] = TypeAdapter(BrainRequest)
 RESPONSE_ADAPTER: TypeAdapter[BrainResponse] = TypeAdapter(BrainResponse)
 
@@ -148,7 +197,7 @@ Transport = Callable[[str], str]
 class Brain(Protocol):
     """The model seam: one method."""
 
-    def respond(self, request: PlanRequest | PatchRequest) -> PlanResponse | PatchResponse: ...
+    def respond(self, request: AnyRequest) -> AnyResponse: ...
 
 
 def in_process(brain: Brain) -> Transport:

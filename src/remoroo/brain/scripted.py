@@ -5,7 +5,9 @@ File format (JSON)::
     {
       "format": "remoroo.scripted/1",
       "plans":   [PLAN, ...],        # plans[k] answers the k-th plan request (0 = first, then replans)
-      "patches": [PROPOSAL, ...]     # patches[n-1] answers turn n
+      "patches": [PROPOSAL, ...],    # patches[n-1] answers turn n
+      "instrument": PROPOSAL,        # optional: answers an instrument request
+      "judge": "text"                # optional: advisory reasoning for the report
     }
 
 A PLAN is the JSON of :class:`~remoroo.plan.Plan`; a PROPOSAL the JSON of
@@ -24,7 +26,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from remoroo.brain.protocol import PatchRequest, PatchResponse, PlanRequest, PlanResponse
+from remoroo.brain.protocol import (
+    AnyRequest,
+    AnyResponse,
+    InstrumentRequest,
+    InstrumentResponse,
+    JudgeRequest,
+    JudgeResponse,
+    PatchResponse,
+    PlanRequest,
+    PlanResponse,
+)
 from remoroo.errors import UserError
 from remoroo.patch import PatchProposal
 from remoroo.plan import Plan
@@ -40,6 +52,8 @@ class Script(BaseModel):
     format: Literal["remoroo.scripted/1"] = "remoroo.scripted/1"
     plans: list[Plan | GiveUp] = Field(min_length=1)
     patches: list[GiveUp | PatchProposal | list[PatchProposal]] = Field(default_factory=list)
+    instrument: PatchProposal | None = Field(default=None, description="Answer to an instrument request.")
+    judge: str = Field(default="", description="Advisory reasoning for the report.")
 
 
 def load_script(path: Path) -> Script:
@@ -64,7 +78,13 @@ class ScriptedBrain:
     def __init__(self, script: Script) -> None:
         self.script = script
 
-    def respond(self, request: PlanRequest | PatchRequest) -> PlanResponse | PatchResponse:
+    def respond(self, request: AnyRequest) -> AnyResponse:
+        if isinstance(request, JudgeRequest):
+            return JudgeResponse(reasoning=self.script.judge)
+        if isinstance(request, InstrumentRequest):
+            if self.script.instrument is None:
+                return InstrumentResponse(give_up="the script has no instrumentation patch")
+            return InstrumentResponse(proposal=self.script.instrument)
         if isinstance(request, PlanRequest):
             entry = self.script.plans[min(request.replan, len(self.script.plans) - 1)]
             if isinstance(entry, GiveUp):

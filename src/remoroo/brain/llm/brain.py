@@ -18,7 +18,15 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from remoroo.brain.llm.backends import Backend, BrainTimeout
-from remoroo.brain.protocol import PatchRequest, PatchResponse, PlanRequest, PlanResponse, Usage
+from remoroo.brain.protocol import (
+    AnyRequest,
+    AnyResponse,
+    InstrumentResponse,
+    JudgeResponse,
+    PatchResponse,
+    PlanResponse,
+    Usage,
+)
 from remoroo.errors import BrainError
 
 
@@ -55,9 +63,12 @@ class _PatchAnswer(BaseModel):
     give_up: str | None = None
 
 
+RESPONSES: dict[str, type[BaseModel]] = {"plan": PlanResponse, "patch": PatchResponse,
+                                         "instrument": InstrumentResponse, "judge": JudgeResponse}
+
+
 def answer_schema(kind: str) -> dict[str, Any]:
-    response = PlanResponse if kind == "plan" else PatchResponse
-    schema = response.model_json_schema()
+    schema = RESPONSES[kind].model_json_schema()
     for key in ("protocol", "kind", "usage", "raw_outputs"):
         schema["properties"].pop(key, None)
     schema.pop("required", None)
@@ -87,7 +98,7 @@ class LLMBrain:
         self.backend = backend
         self.settings = settings
 
-    def respond(self, request: PlanRequest | PatchRequest) -> PlanResponse | PatchResponse:
+    def respond(self, request: AnyRequest) -> AnyResponse:
         kind = request.kind
         schema = answer_schema(kind)
         messages = [{"role": "user", "content": self._message(request, schema)}]
@@ -112,7 +123,7 @@ class LLMBrain:
                                                          "Answer again with only the corrected JSON object."}]
         return self._give_up(kind, f"malformed model output after {len(raw)} attempt(s): {error}", usage, raw)
 
-    def _message(self, request: PlanRequest | PatchRequest, schema: dict[str, Any]) -> str:
+    def _message(self, request: AnyRequest, schema: dict[str, Any]) -> str:
         return (f"{prompt(request.kind)}\n\nThe request:\n```json\n{request.model_dump_json(indent=1)}\n```\n\n"
                 f"Answer with one JSON object matching this JSON Schema:\n```json\n{json.dumps(schema)}\n```\n")
 
@@ -120,19 +131,17 @@ class LLMBrain:
         cost = (tokens_in * self.settings.price_in_per_mtok + tokens_out * self.settings.price_out_per_mtok) / 1e6
         return Usage(input_tokens=tokens_in, output_tokens=tokens_out, cost_usd=round(cost, 8), model_calls=1)
 
-    def _parse(self, kind: str, text: str, usage: Usage) -> PlanResponse | PatchResponse:
+    def _parse(self, kind: str, text: str, usage: Usage) -> AnyResponse:
         data = extract_json(text)
         if not isinstance(data, dict):
             raise ValueError("the answer must be a JSON object")
         data = {k: v for k, v in data.items() if k not in ("protocol", "kind", "usage", "raw_outputs")}
-        if kind == "plan":
-            return PlanResponse.model_validate({**data, "usage": usage})
-        return PatchResponse.model_validate({**data, "usage": usage})
+        return RESPONSES[kind].model_validate({**data, "usage": usage})  # type: ignore[return-value]
 
-    def _give_up(self, kind: str, reason: str, usage: Usage, raw: list[str]) -> PlanResponse | PatchResponse:
-        if kind == "plan":
-            return PlanResponse(give_up=reason, usage=usage, raw_outputs=raw)
-        return PatchResponse(give_up=reason, usage=usage, raw_outputs=raw)
+    def _give_up(self, kind: str, reason: str, usage: Usage, raw: list[str]) -> AnyResponse:
+        if kind == "judge":
+            return JudgeResponse(reasoning=f"(no judgement: {reason})", usage=usage, raw_outputs=raw)
+        return RESPONSES[kind](give_up=reason, usage=usage, raw_outputs=raw)  # type: ignore[return-value]
 
 
 def _short(exc: Exception) -> str:

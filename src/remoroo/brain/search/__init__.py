@@ -14,8 +14,19 @@ import hashlib
 import re
 
 from remoroo.audit.paths import why_protected
-from remoroo.brain.protocol import PatchRequest, PatchResponse, PlanRequest, PlanResponse
-from remoroo.brain.search.discover import command_candidates, instrument
+from remoroo.brain.protocol import (
+    AnyRequest,
+    AnyResponse,
+    InstrumentRequest,
+    JudgeRequest,
+    JudgeResponse,
+    PatchRequest,
+    PatchResponse,
+    PlanRequest,
+    PlanResponse,
+)
+from remoroo.brain.search.discover import command_candidates, source_metric
+from remoroo.brain.search.instrument import instrument_metrics
 from remoroo.brain.search.localize import Localizer
 from remoroo.brain.search.mutate import Module, Site, parse
 from remoroo.brain.search.tune import optuna_values, step_values
@@ -34,9 +45,13 @@ class SearchBrain:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def respond(self, request: PlanRequest | PatchRequest) -> PlanResponse | PatchResponse:
+    def respond(self, request: AnyRequest) -> AnyResponse:
         if isinstance(request, PlanRequest):
             return self.plan(request)
+        if isinstance(request, InstrumentRequest):
+            return instrument_metrics(request)
+        if isinstance(request, JudgeRequest):
+            return JudgeResponse(reasoning="")  # the search brain has no opinion beyond the engine's numbers
         return self.patch(request)
 
     # plan ----------------------------------------------------------------------
@@ -50,7 +65,7 @@ class SearchBrain:
                                         "top-level script or README command)")
         missing: dict[str, str] = {}
         for cand in candidates:
-            found = {m: instrument(m, cand, views, request.observations, "main") for m in metrics}
+            found = {m: source_metric(m, cand, views, request.observations, "main") for m in metrics}
             unsourced = [m for m, inst in found.items() if inst is None]
             if not unsourced:
                 return PlanResponse(plan=self._plan(cand, found, views, request))  # type: ignore[arg-type]

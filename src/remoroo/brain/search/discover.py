@@ -142,7 +142,7 @@ def _entry_of(run: str, files: dict[str, str]) -> str | None:
     return None
 
 
-def instrument(metric: str, command: CommandCandidate, views: list[FileView],
+def source_metric(metric: str, command: CommandCandidate, views: list[FileView],
                observations: dict[str, str], command_name: str) -> Instrument | None:
     """Where ``metric`` comes from, or None when the shown files do not say."""
     if metric in PROBES:
