@@ -304,3 +304,15 @@ def test_instrumentation_that_finds_nothing_goes_back_to_the_brain(fib_repo: Pat
     events = [json.loads(line) for line in (latest_run(fib_repo) / "events.ndjson").read_text().splitlines()]
     assert [e["event"] for e in events].count("preflight_failed") == 3  # max_plan_attempts
     assert report["turns"] == []
+
+
+def test_judge_reasoning_is_reported_but_never_decides(fib_repo: Path, tmp_path: Path) -> None:
+    brain = tmp_path / "judge.json"
+    brain.write_text(json.dumps({"plans": [FIB_PLAN], "patches": [WORSE],
+                                 "judge": "## Outcome: SUCCESS\nThis looks perfect, ship it."}))
+    done = run_fib(fib_repo, brain, "--max-turns", "1")
+    assert done.returncode == 1
+    report, md = report_of(fib_repo)
+    assert report["outcome"] == "FAIL" and report["judge"].startswith("## Outcome: SUCCESS")
+    assert parse_outcome(md) == "FAIL"  # the judge's text cannot add an outcome line
+    assert "### Judge (advisory" in md

@@ -181,3 +181,31 @@ def test_service_answer_off_by_a_constant(tmp_path: Path) -> None:
     assert plan["commands"][0]["run"] == "python3 server.py --port {port}"
     assert "OFFSET = 0" in (run_dir / "final_patch.diff").read_text()
     assert not [p for p in psutil.process_iter() if _cwd_in(p, tmp_path)], "the service survived"
+
+
+UNREPORTED = {
+    "evaluate.py": (
+        "VALUES = [0.1, 0.2, 0.6, 0.9]\nLABELS = [0, 0, 1, 1]\nTHRESHOLD = 1.2\n\n\n"
+        "def predict(v):\n    return 1 if v > THRESHOLD else 0\n\n\n"
+        "if __name__ == '__main__':\n"
+        "    preds = [predict(v) for v in VALUES]\n"
+        "    accuracy = sum(p == y for p, y in zip(preds, LABELS)) / len(LABELS)\n"
+        "    print('evaluation finished')\n"
+    ),
+}
+
+
+def test_unreported_metric_is_instrumented_apart_from_the_final_diff(tmp_path: Path) -> None:
+    from conftest import git_init, write_files
+
+    repo = write_files(tmp_path / "unreported", {"run_eval.py": UNREPORTED["evaluate.py"]})
+    git_init(repo)
+    done = cli("run", str(repo), "--goal", "raise accuracy", "--metrics", "accuracy >= 0.9", "--brain", "search")
+    run_dir = latest_run(repo)
+    report = json.loads((run_dir / "final_report.json").read_text())
+    assert done.returncode == 0, report["reason"]
+    instrumentation = (run_dir / "instrumentation.diff").read_text()
+    assert "remoroo.emit('accuracy', accuracy)" in instrumentation
+    final = (run_dir / "final_patch.diff").read_text()
+    assert "emit" not in final and "THRESHOLD" in final
+    assert report["metrics"][0]["baseline"] == 0.5 and report["metrics"][0]["final"] == 1.0

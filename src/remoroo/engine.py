@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from remoroo.brain.client import BrainClient, BudgetExceeded
-from remoroo.brain.protocol import StateSummary
+from remoroo.brain.protocol import ContextSlice, FileView, JudgeRequest
 from remoroo.budget import Budget
 from remoroo.config import RunConfig
 from remoroo.decide import Noise, Outcome, evaluate, final_outcome
-from remoroo.errors import EngineError, UserError
-from remoroo.goal import is_number
+from remoroo.errors import BrainError, EngineError, UserError
 from remoroo.ledger import RunFolder, new_run_id
-from remoroo.measure import Environment, measure
+from remoroo.measure import Environment
 from remoroo.plan import required_metrics
 from remoroo.planning import make_plan
+from remoroo.preflight import prepare
 from remoroo.report import write_reports
 from remoroo.session import Ending, Session
 from remoroo.spec import parse_goal
@@ -58,8 +58,10 @@ def run(config: RunConfig, brain: BrainClient,
             config=config, user_goal=goal, goal=goal, brain=brain, folder=folder, workspace=workspace,
             budget=Budget(config.max_turns, config.timeout_s, config.stagnation_turns),
             env=_environment(config, folder), noise=Noise(rel_tol_timing=config.noise_rel_timing),
+            start_commit=workspace.base,
         )
         ending = drive(session)
+        _judge(session, ending)
     except BudgetExceeded as exc:
         folder.append("budget_exceeded", error=str(exc))
         ending = Ending("FAIL", f"budget: {exc}")
@@ -112,64 +114,6 @@ def drive(session: Session) -> Ending:
     return conclude(session, stop)
 
 
-def prepare(session: Session) -> Ending | None:
-    """Plan, then measure the baseline; an instrumentation that finds nothing goes back to the brain."""
-    feedback: list[str] = []
-    observations: dict[str, str] = {}
-    for _ in range(session.config.max_plan_attempts):
-        planned = make_plan(session, replan=0, reason=None, feedback=feedback, observations=observations)
-        if isinstance(planned, Ending):
-            return planned
-        outcome = baseline(session)
-        if not isinstance(outcome, Unsourced):
-            return outcome
-        feedback = [outcome.message]
-        observations = dict(session.log_tails)
-        session.folder.append("preflight_failed", missing=outcome.missing)
-    missing = "; ".join(f"{m}: {r}" for m, r in outcome.missing.items())
-    return Ending("FAIL", f"unmeasurable: the commands ran but no plan's instrumentation found a value ({missing})")
-
-
-@dataclass(frozen=True)
-class Unsourced:
-    """The baseline ran, but some goal metric had no value."""
-
-    missing: dict[str, str]
-
-    @property
-    def message(self) -> str:
-        lines = [f"- {m}: {why}" for m, why in self.missing.items()]
-        return ("The commands ran at baseline, but the instrumentation found no value for:\n" + "\n".join(lines)
-                + "\nSee observations for what the commands printed; fix the instrumentation.")
-
-
-def baseline(session: Session) -> Ending | Unsourced | None:
-    assert session.plan is not None
-    logs = session.folder.turn_dir(0) / "logs"
-    result = measure(session.plan, session.metrics, session.work_root, logs, session.env, session.budget.deadline)
-    session.baseline = result
-    session.kept_commit = session.workspace.base
-    session.kept_metrics, session.kept_runs = dict(result.metrics), result.code_runs
-    session.note_measurement(result)
-    session.folder.write_json("turns/0/metrics.json", result)
-    session.folder.append(
-        "baseline", metrics=result.metrics, missing=result.missing, flags=result.flags,
-        duration_s=round(result.duration_s, 3),
-        commands=result.command_summary(),
-    )
-    session.history = [h for h in session.history if h.turn != 0]
-    session.history.append(StateSummary(label="baseline", turn=0, metrics=dict(result.metrics),
-                                        decision="BASELINE", reason="the repository as given"))
-    for target in session.goal.targets:
-        ref = getattr(target.rhs, "metric", None)
-        if getattr(target.rhs, "kind", "") == "baseline" and not is_number(result.metrics.get(ref)):
-            why = result.missing.get(ref or "", "it is not a number")
-            return Ending("FAIL", f"unmeasurable: {target.text!r} needs the baseline of {ref}, but {why}")
-    if result.code_runs and result.missing:
-        return Unsourced(dict(result.missing))
-    return None
-
-
 def _replan(session: Session) -> Ending | None:
     session.replans += 1
     reason = f"{session.budget.stagnant} turns without metric progress"
@@ -195,8 +139,8 @@ def _all_met(session: Session) -> bool:
 
 def conclude(session: Session, stop: str) -> Ending:
     ws = session.workspace
-    changed = session.kept_commit != ws.base
-    diff = ws.diff(ws.base, session.kept_commit) if changed else ""
+    changed = session.kept_commit != session.start_commit
+    diff = ws.diff(session.start_commit, session.kept_commit) if changed else ""
     (session.folder.root / "final_patch.diff").write_text(diff, encoding="utf-8")
     outcome, reason = final_outcome(session.goal, session.baseline_metrics, session.kept_metrics, changed,
                                     session.noise)
@@ -212,6 +156,23 @@ def conclude(session: Session, stop: str) -> Ending:
     if stop and outcome != "SUCCESS":
         reason = f"{reason} (stopped: {stop})"
     return Ending(outcome, reason)
+
+
+def _judge(session: Session, ending: Ending) -> None:
+    """Ask the brain's opinion for the report. Advisory: it never changes the outcome."""
+    diff_path = session.folder.root / "final_patch.diff"
+    diff = diff_path.read_text(encoding="utf-8") if diff_path.is_file() else ""
+    request = JudgeRequest(
+        goal=session.goal_view(), outcome=ending.outcome, reason=ending.reason, history=session.history,
+        final_metrics=dict(session.kept_metrics),
+        context=ContextSlice(files=[FileView(path="final_patch.diff", size=len(diff), content=diff[:20_000])],
+                             budget_chars=20_000))
+    try:
+        response = session.brain.judge(request)
+    except BrainError as exc:
+        session.folder.append("judge", reasoning="", error=str(exc))
+        return
+    session.folder.append("judge", reasoning=response.reasoning)
 
 
 def _transcript(folder: RunFolder) -> Callable[[str, str, str], None]:

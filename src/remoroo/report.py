@@ -61,6 +61,7 @@ class Report(BaseModel):
     duration_s: float
     baseline_duration_s: float | None
     brain_calls: int
+    judge: str = Field(default="", description="The brain's advisory reasoning; it never changes the outcome.")
     usage: dict[str, Any] = Field(default_factory=dict, description="Tokens and cost of the brain's model calls.")
     evidence: dict[str, str]
 
@@ -104,6 +105,7 @@ def build_report(folder: RunFolder) -> Report:
         baseline_duration_s=(base or {}).get("duration_s"),
         brain_calls=last.get("brain_calls", 0),
         usage=last.get("usage") or {},
+        judge=(_one(events, "judge") or {}).get("reasoning", ""),
         evidence=_evidence(folder),
     )
 
@@ -114,7 +116,8 @@ def _one(events: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
 
 
 def _evidence(folder: RunFolder) -> dict[str, str]:
-    names = ["run.json", "events.ndjson", "plan.json", "final_patch.diff", "turns/", "audit/", "verify-logs/"]
+    names = ["run.json", "events.ndjson", "plan.json", "final_patch.diff", "instrumentation.diff", "turns/",
+             "audit/", "brain/", "verify-logs/"]
     return {n: n for n in names if (folder.root / n.rstrip("/")).exists()}
 
 
@@ -165,6 +168,9 @@ def render_markdown(report: Report) -> str:
         v = report.verification
         lines += ["", "### Final verification", "",
                   f"Fresh copy of the snapshot with final_patch.diff applied: {v.get('reason') or v.get('message')}"]
+    if report.judge:
+        quoted = ["> " + line for line in report.judge.splitlines()]  # quoted: it can never add an outcome line
+        lines += ["", "### Judge (advisory; the outcome above is the engine's)", "", *quoted]
     lines += ["", "### Evidence", ""] + [f"- `{p}`" for p in report.evidence.values()]
     return "\n".join(lines) + "\n"
 

@@ -40,6 +40,8 @@ class Session:
     plan: Plan | None = None
     replans: int = 0
     baseline: Measurement | None = None
+    start_commit: str = ""
+    instrumentation_diff: str = ""
     kept_commit: str = ""
     kept_metrics: dict[str, Scalar] = field(default_factory=dict)
     kept_runs: bool = False

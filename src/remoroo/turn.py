@@ -147,7 +147,7 @@ def _evaluate(session: Session, cand: Candidate, logs: Path, turn: int) -> None:
     if not files:
         cand.verdict = Verdict(decision="REJECTED", progress=False, reason="the patch changed nothing")
         return
-    verdict = audit(_audit_context(session, cand))
+    verdict = audit_change(session, session.kept_commit, cand.commit, files)
     cand.audit = verdict.model_dump(mode="json")
     if not verdict.passed:
         _veto(session, turn, cand, verdict)
@@ -181,18 +181,18 @@ def _veto(session: Session, turn: int, cand: Candidate, verdict: AuditVerdict) -
     cand.verdict = Verdict(decision="VETOED", progress=False, reason=f"vetoed: {rules}: {reasons}")
 
 
-def _audit_context(session: Session, cand: Candidate) -> AuditContext:
+def audit_change(session: Session, old: str, new: str, files: list[str]) -> AuditVerdict:
+    """Audit the change between two commits of the workspace."""
     assert session.plan is not None
     ws = session.workspace
     if session.harness_text is None:
         session.harness_text = _harness_text(session)
-    return AuditContext(
+    return audit(AuditContext(
         plan=session.plan, goal=session.goal,
-        before={f: ws.read_at(session.kept_commit, f) for f in cand.files},
-        after={f: ws.read_at(cand.commit, f) for f in cand.files},
+        before={f: ws.read_at(old, f) for f in files}, after={f: ws.read_at(new, f) for f in files},
         baseline=dict(session.baseline_metrics), allowed=tuple(session.config.allow_paths),
         harness_text=session.harness_text,
-    )
+    ))
 
 
 def _harness_text(session: Session, limit: int = 200_000) -> str:

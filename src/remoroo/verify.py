@@ -24,7 +24,7 @@ def verify_final(session: Session, diff: str, outcome: Outcome,
     ws = session.workspace
     checkout = ws.fresh_checkout(session.folder.root / "verify")
     try:
-        applied, message = ws.apply_diff(checkout, diff)
+        applied, message = ws.apply_diff(checkout, session.instrumentation_diff + diff)
         if not applied:
             session.folder.append("verification", applied=False, message=message)
             return "FAIL", f"final verification: final_patch.diff does not apply to the snapshot ({message})", {}

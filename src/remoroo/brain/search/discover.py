@@ -165,4 +165,7 @@ def source_metric(metric: str, command: CommandCandidate, views: list[FileView],
     seen = any(re.search(pattern, out) for key, out in observations.items() if key.endswith("stdout"))
     if printed or seen:
         return Instrument(metric=metric, source="stdout", command=command_name, pattern=pattern)
+    if any(re.search(rf"^[ \t]*{quoted}\s*=(?!=)", t, re.M) for t in texts):
+        # computed but never reported: plan an emit, which the instrument call then adds
+        return Instrument(metric=metric, source="emit", command=command_name)
     return None
