@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/remoroo run --case examples/fib_fix/case.json --brain search --yes
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 
 test: lint
 	$(BIN)/python -m pytest

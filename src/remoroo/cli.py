@@ -181,6 +181,34 @@ def apply_cmd(
     out.print(f"applied {diff_path} to {repo.resolve()}: {', '.join(files)}", soft_wrap=True)
 
 
+@app.command("bench")
+def bench_cmd(
+    cases_dir: Path = typer.Argument(..., help="Folder of cases: */case.json at any depth."),
+    include: list[str] = typer.Option(None, "--include", help="A case id or a category glob (repeatable)."),
+    rerun: bool = typer.Option(False, "--rerun", help="Run cases that already have a final_report.md."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Cases run at once."),
+    cluster: str | None = typer.Option(None, "--cluster", help="local (LocalCluster on 127.0.0.1) or tcp://HOST:PORT"),
+    brain: str = typer.Option("search", "--brain", help="The brain every case runs with."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Where the leaderboard goes (default: CASES_DIR)."),
+) -> None:
+    """Run a suite of cases incrementally and write leaderboard.json, .md and .html."""
+    from remoroo.bench import BenchOptions, build_leaderboard, discover, run_suite, write_leaderboard
+
+    cases = discover(cases_dir.resolve(), include or None)
+    if not cases:
+        raise UserError(f"No case under {cases_dir} matches: check the folder and the --include patterns.")
+    results = []
+    for result in run_suite(cases, BenchOptions(brain=brain, rerun=rerun, jobs=jobs, cluster=cluster)):
+        results.append(result)
+        mark = {True: "correct", False: "WRONG", None: "unscored"}[result.correct]
+        err.print(f"{result.key}: {result.outcome} ({result.status}, {mark}, {result.wall_s:.1f}s)", soft_wrap=True)
+    board = build_leaderboard(results)
+    paths = write_leaderboard(board, (out_dir or cases_dir).resolve())
+    total = board.total
+    rate = "n/a" if total.success_rate is None else f"{100 * total.success_rate:.1f}%"
+    out.print(f"{total.correct}/{total.scored} correct ({rate}); leaderboard: {paths['md']}", soft_wrap=True)
+
+
 brain_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The brain as a service.")
 app.add_typer(brain_app, name="brain")
 

@@ -1,0 +1,86 @@
+"""Finding cases: every ``*/case.json`` under a folder, at any depth of category folders."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from remoroo.case import load_case
+from remoroo.errors import CaseError
+from remoroo.report import parse_outcome
+
+
+class BenchCase(BaseModel):
+    """A case as found: valid (with its repository) or invalid (with the reason)."""
+
+    key: str  # the case folder relative to the suite, e.g. "should_succeed/fibonacci_fix"
+    case_id: str
+    category: str
+    case_file: str
+    repo: str | None = None
+    expected: str = "undetermined"
+    timeout_s: float = 600.0
+    max_turns: int = 8
+    invalid: str | None = None
+
+
+def discover(root: Path, include: list[str] | None = None) -> list[BenchCase]:
+    root = Path(root)
+    if not root.is_dir():
+        raise CaseError(f"No suite at {root}: pass a folder that holds */case.json files.")
+    found: list[BenchCase] = []
+    case_dirs: set[Path] = set()
+    for case_file in sorted(root.rglob("case.json"), key=lambda p: (len(p.parts), p.as_posix())):
+        if ".remoroo" in case_file.parts or any(parent in case_dirs for parent in case_file.parents):
+            continue  # a case.json inside another case's folder (its repository) is not a case
+        case_dirs.add(case_file.parent)
+        key = case_file.parent.relative_to(root).as_posix()
+        category = key.rsplit("/", 1)[0] if "/" in key else ""
+        try:
+            case, repo = load_case(case_file)
+        except CaseError as exc:
+            raw_id = _raw_id(case_file) or case_file.parent.name
+            found.append(BenchCase(key=key, case_id=raw_id, category=category, case_file=str(case_file),
+                                   invalid=str(exc)))
+            continue
+        found.append(BenchCase(key=key, case_id=case.case_id, category=category, case_file=str(case_file),
+                               repo=str(repo), expected=case.expected_outcome, timeout_s=case.timeout_s,
+                               max_turns=case.max_turns))
+    if include:
+        found = [c for c in found if any(_included(c, pattern) for pattern in include)]
+    return sorted(found, key=lambda c: c.key)
+
+
+def _raw_id(case_file: Path) -> str | None:
+    try:
+        data = json.loads(case_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("case_id") if isinstance(data, dict) and isinstance(data.get("case_id"), str) else None
+
+
+def _included(case: BenchCase, pattern: str) -> bool:
+    return case.case_id == pattern or fnmatch.fnmatchcase(case.key, pattern) or case.key == pattern
+
+
+def newest_report(repo: Path) -> Path | None:
+    """The final_report.md of the newest run of ``repo`` (run ids sort by start time)."""
+    runs = repo / ".remoroo" / "runs"
+    if not runs.is_dir():
+        return None
+    for run in sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True):
+        report = run / "final_report.md"
+        if report.is_file():
+            return report
+    return None
+
+
+def finished_outcome(repo: Path) -> tuple[str, Path] | None:
+    report = newest_report(repo)
+    if report is None:
+        return None
+    outcome = parse_outcome(report.read_text(encoding="utf-8"))
+    return (outcome, report) if outcome else None

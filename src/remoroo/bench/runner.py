@@ -1,0 +1,151 @@
+"""Running a suite: skip what has a report, run the rest as separate engine processes.
+
+Each case is ``remoroo run --case`` in its own process session, with the
+case's ``timeout_s`` enforced from outside as well (plus a margin for the
+final verification): a crashing or hanging case is recorded as such and
+never stops the others. Work is spread over a local pool (``--jobs``) or a
+dask.distributed cluster (``--cluster local|tcp://HOST:PORT``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterator
+
+from pydantic import BaseModel
+
+from remoroo.bench.cases import BenchCase, finished_outcome, newest_report
+from remoroo.process import run_process
+
+MARGIN_S = 60.0
+
+
+class BenchOptions(BaseModel):
+    brain: str = "search"
+    rerun: bool = False
+    jobs: int = 1
+    cluster: str | None = None
+    extra_args: list[str] = []
+    env: dict[str, str] = {}
+
+
+class CaseResult(BaseModel):
+    key: str
+    case_id: str
+    category: str
+    expected: str
+    outcome: str  # SUCCESS | PARTIAL_SUCCESS | FAIL | TIMEOUT | CRASH | INVALID
+    status: str  # run | skipped | invalid | timeout | crashed
+    correct: bool | None
+    turns: int = 0
+    wall_s: float = 0.0
+    vetoes: int = 0
+    malformed_brain_outputs: int = 0
+    reason: str = ""
+    report: str | None = None
+
+
+def run_suite(cases: list[BenchCase], options: BenchOptions) -> Iterator[CaseResult]:
+    """Results as they finish: skipped and invalid cases first, then the runs."""
+    todo: list[BenchCase] = []
+    for case in cases:
+        if case.invalid:
+            yield CaseResult(key=case.key, case_id=case.case_id, category=case.category, expected=case.expected,
+                             outcome="INVALID", status="invalid", correct=None, reason=case.invalid)
+            continue
+        done = None if options.rerun else finished_outcome(Path(case.repo or ""))
+        if done is not None:
+            yield summarize(case, done[1], status="skipped")
+            continue
+        todo.append(case)
+    if options.cluster:
+        from remoroo.bench.distributed import run_on_cluster
+
+        yield from run_on_cluster(todo, options)
+    else:
+        yield from _run_local(todo, options)
+
+
+def _run_local(cases: list[BenchCase], options: BenchOptions) -> Iterator[CaseResult]:
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="remoroo-bench") as pool:
+        futures = [pool.submit(run_case, case, options) for case in cases]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def run_case(case: BenchCase, options: BenchOptions) -> CaseResult:
+    """Run one case in its own engine process (this function also runs on dask workers)."""
+    logs = Path(tempfile.mkdtemp(prefix="remoroo-bench-"))
+    command = [sys.executable, "-m", "remoroo.cli", "run", "--case", case.case_file, "--brain", options.brain,
+               "--yes", *options.extra_args]
+    env = {**os.environ, **options.env}
+    started = time.monotonic()
+    result = run_process(" ".join(_quote(c) for c in command), cwd=Path(case.case_file).parent, env=env,
+                         timeout_s=case.timeout_s + MARGIN_S, stdout_path=logs / "stdout.log",
+                         stderr_path=logs / "stderr.log")
+    wall = time.monotonic() - started
+    if result.timed_out:
+        return CaseResult(key=case.key, case_id=case.case_id, category=case.category, expected=case.expected,
+                          outcome="TIMEOUT", status="timeout", correct=_correct(case.expected, "FAIL"), wall_s=wall,
+                          reason=f"the engine did not finish within {case.timeout_s + MARGIN_S:g}s and was killed")
+    report = newest_report(Path(case.repo or ""))
+    if result.exit_code not in (0, 1, 3) or report is None:
+        tail = (logs / "stderr.log").read_text(errors="replace")[-500:]
+        return CaseResult(key=case.key, case_id=case.case_id, category=case.category, expected=case.expected,
+                          outcome="CRASH", status="crashed", correct=_correct(case.expected, "FAIL"), wall_s=wall,
+                          reason=f"exit code {result.exit_code}: {tail.strip()}")
+    return summarize(case, report, status="run", wall_s=wall)
+
+
+def summarize(case: BenchCase, report_md: Path, *, status: str, wall_s: float | None = None) -> CaseResult:
+    """A result from a run folder's report and ledger."""
+    from remoroo.report import parse_outcome
+
+    outcome = parse_outcome(report_md.read_text(encoding="utf-8")) or "FAIL"
+    data = _json(report_md.with_suffix(".json"))
+    events = _events(report_md.parent / "events.ndjson")
+    vetoes = sum(1 for e in events if e.get("event") == "candidate" and e.get("decision") == "VETOED")
+    malformed = sum(1 for e in events if e.get("event") == "patch_rejected")
+    malformed += sum(1 for e in events if "malformed model output" in str(e.get("reason", "")))
+    return CaseResult(
+        key=case.key, case_id=case.case_id, category=case.category, expected=case.expected, outcome=outcome,
+        status=status, correct=_correct(case.expected, outcome), turns=len(data.get("turns", [])),
+        wall_s=round(wall_s if wall_s is not None else float(data.get("duration_s", 0.0)), 3),
+        vetoes=vetoes, malformed_brain_outputs=malformed, reason=str(data.get("reason", "")),
+        report=str(report_md),
+    )
+
+
+def _correct(expected: str, outcome: str) -> bool | None:
+    if expected == "undetermined":
+        return None
+    return expected.upper() == outcome.upper()
+
+
+def _json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _events(path: Path) -> list[dict]:
+    try:
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return []
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+Progress = Callable[[CaseResult], None]
