@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from remoroo.brain.protocol import FileView, PatchRequest, StateSummary
 from remoroo.context import build_slice, list_files
 from remoroo.decide import Verdict, is_timing, judge_candidate, score
 from remoroo.errors import PatchRejected
+from remoroo.executor import LocalExecutor
 from remoroo.hydration import ask
 from remoroo.measure import Measurement, measure
 from remoroo.patch import PatchProposal, apply_proposal
@@ -108,9 +108,12 @@ def _evaluate_batch(session: Session, turn: int, proposals: list[PatchProposal])
         base = session.folder.root / "work-candidates" / str(turn)
         trees = [session.workspace.candidate_checkout(base / str(k), session.kept_commit) for k in range(1, batch + 1)]
         try:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="remoroo-candidate") as pool:
-                found = list(pool.map(lambda k: _try(session, turn, k, proposals[k - 1], batch, trees[k - 1]),
-                                      range(1, batch + 1)))
+            done = dict(LocalExecutor(workers).run(
+                lambda k: _try(session, turn, k, proposals[k - 1], batch, trees[k - 1]), list(range(1, batch + 1))))
+            for result in done.values():
+                if isinstance(result, BaseException):
+                    raise result
+            found = [done[i] for i in range(batch)]  # type: ignore[misc]
         finally:
             for tree in trees:
                 session.workspace.remove_checkout(tree)

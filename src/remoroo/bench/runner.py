@@ -14,13 +14,14 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
 from pydantic import BaseModel
 
 from remoroo.bench.cases import BenchCase, finished_outcome, newest_report
+from remoroo.executor import make_executor
 from remoroo.process import run_process
 
 MARGIN_S = 60.0
@@ -64,19 +65,20 @@ def run_suite(cases: list[BenchCase], options: BenchOptions) -> Iterator[CaseRes
             yield summarize(case, done[1], status="skipped")
             continue
         todo.append(case)
-    if options.cluster:
-        from remoroo.bench.distributed import run_on_cluster
+    if not todo:
+        return
+    executor = make_executor(options.cluster, options.jobs)
+    try:
+        for index, result in executor.run(partial(run_case, options=options), todo):
+            yield result if isinstance(result, CaseResult) else _failed(todo[index], result)
+    finally:
+        executor.close()
 
-        yield from run_on_cluster(todo, options)
-    else:
-        yield from _run_local(todo, options)
 
-
-def _run_local(cases: list[BenchCase], options: BenchOptions) -> Iterator[CaseResult]:
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs), thread_name_prefix="remoroo-bench") as pool:
-        futures = [pool.submit(run_case, case, options) for case in cases]
-        for future in as_completed(futures):
-            yield future.result()
+def _failed(case: BenchCase, exc: BaseException) -> CaseResult:
+    return CaseResult(key=case.key, case_id=case.case_id, category=case.category, expected=case.expected,
+                      outcome="CRASH", status="crashed", correct=_correct(case.expected, "FAIL"),
+                      reason=f"{type(exc).__name__}: {exc}")
 
 
 def run_case(case: BenchCase, options: BenchOptions) -> CaseResult:
