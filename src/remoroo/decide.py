@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from remoroo.goal import Goal, Scalar, Target, is_number
+from remoroo.goal import BaselineRef, Goal, Scalar, Target, is_number
 
 Outcome = Literal["SUCCESS", "PARTIAL_SUCCESS", "FAIL"]
 Decision = Literal["BASELINE", "KEPT", "REVERTED", "REJECTED", "VETOED"]
@@ -27,13 +27,21 @@ def is_timing(metric: str) -> bool:
 
 
 class Noise(BaseModel):
+    """A change counts only beyond ``abs_tol + max(rel * |old|, floor)``.
+
+    ``floors`` come from the baseline's repeats: ``k`` times the median absolute
+    deviation of each metric, so a metric that varies run to run needs a change
+    well beyond its own spread.
+    """
+
     rel_tol: float = 0.0
     rel_tol_timing: float = 0.10
     abs_tol: float = 1e-9
+    floors: dict[str, float] = {}
 
     def tolerance(self, metric: str, old: float) -> float:
         rel = self.rel_tol_timing if is_timing(metric) else self.rel_tol
-        return self.abs_tol + rel * abs(old)
+        return self.abs_tol + max(rel * abs(old), self.floors.get(metric, 0.0))
 
 
 class TargetStatus(BaseModel):
@@ -52,15 +60,19 @@ class Verdict(BaseModel):
     worsened: list[str] = []
 
 
-def evaluate(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar]) -> list[TargetStatus]:
+def evaluate(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar],
+             noise: Noise | None = None) -> list[TargetStatus]:
     return [
         TargetStatus(text=t.text, metric=t.metric, value=metrics.get(t.metric),
-                     threshold=t.threshold(baseline), met=is_met(t, metrics, baseline))
+                     threshold=t.threshold(baseline), met=is_met(t, metrics, baseline, noise))
         for t in goal.targets
     ]
 
 
-def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scalar]) -> bool:
+def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scalar],
+           noise: Noise | None = None) -> bool:
+    """Whether ``target`` holds. Against a measured baseline (``< baseline x``), with ``noise``, the value
+    must beat the threshold by more than the noise tolerance: a no-op never passes on a lucky sample."""
     if target.metric not in metrics:
         return False
     if target.op == "exists":
@@ -70,6 +82,9 @@ def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scala
         return False
     if is_number(value) and is_number(threshold):
         v, t = float(value), float(threshold)  # type: ignore[arg-type]
+        if noise is not None and isinstance(target.rhs, BaselineRef) and target.op in ("<", "<=", ">", ">="):
+            margin = noise.tolerance(target.rhs.metric, abs(t))
+            return v < t - margin if target.op in ("<", "<=") else v > t + margin
         return {
             "==": math.isclose(v, t, rel_tol=1e-9, abs_tol=1e-12),
             "!=": not math.isclose(v, t, rel_tol=1e-9, abs_tol=1e-12),
@@ -104,7 +119,7 @@ def compare(goal: Goal, old: dict[str, Scalar], new: dict[str, Scalar], baseline
     improved: list[str] = []
     worsened: list[str] = []
     for target in goal.targets:
-        was, now = is_met(target, old, baseline), is_met(target, new, baseline)
+        was, now = is_met(target, old, baseline, noise), is_met(target, new, baseline, noise)
         if was != now:
             (improved if now else worsened).append(target.text)
             continue
@@ -130,7 +145,8 @@ def judge_candidate(goal: Goal, kept: dict[str, Scalar], kept_runs: bool, cand: 
     (for instance by making them do nothing) is not progress unless a target says so.
     """
     improved, worsened = compare(goal, kept, cand, baseline, noise)
-    broken = [t.text for t in goal.targets if is_met(t, kept, baseline) and not is_met(t, cand, baseline)]
+    broken = [t.text for t in goal.targets
+              if is_met(t, kept, baseline, noise) and not is_met(t, cand, baseline, noise)]
     if broken:
         return Verdict(decision="REVERTED", progress=False, improved=improved, worsened=worsened,
                        reason=f"breaks met target(s): {', '.join(broken)}")
@@ -149,7 +165,7 @@ def judge_candidate(goal: Goal, kept: dict[str, Scalar], kept_runs: bool, cand: 
 def final_outcome(goal: Goal, baseline: dict[str, Scalar], final: dict[str, Scalar], changed: bool,
                   noise: Noise) -> tuple[Outcome, str]:
     """SUCCESS, PARTIAL_SUCCESS or FAIL for the kept state against the baseline."""
-    statuses = evaluate(goal, final, baseline)
+    statuses = evaluate(goal, final, baseline, noise)
     met = [s for s in statuses if s.met]
     if statuses and len(met) == len(statuses):
         return "SUCCESS", f"all {len(statuses)} target(s) met" + ("" if changed else " at baseline, no change needed")
@@ -162,12 +178,13 @@ def final_outcome(goal: Goal, baseline: dict[str, Scalar], final: dict[str, Scal
     return "FAIL", f"target(s) not met: {', '.join(unmet)}"
 
 
-def score(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar]) -> tuple[int, float]:
+def score(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar],
+          noise: Noise | None = None) -> tuple[int, float]:
     """An ordering of states: more targets met first, then less normalized distance to the rest."""
     met = 0
     penalty = 0.0
     for target in goal.targets:
-        if is_met(target, metrics, baseline):
+        if is_met(target, metrics, baseline, noise):
             met += 1
             continue
         value, threshold = metrics.get(target.metric), target.threshold(baseline)

@@ -133,7 +133,7 @@ def _count_stagnation(session: Session, progress: bool, ran_ok: bool) -> None:
 
 
 def _all_met(session: Session) -> bool:
-    statuses = evaluate(session.goal, session.kept_metrics, session.baseline_metrics)
+    statuses = evaluate(session.goal, session.kept_metrics, session.baseline_metrics, session.noise)
     return bool(statuses) and all(s.met for s in statuses)
 
 
@@ -147,7 +147,7 @@ def conclude(session: Session, stop: str) -> Ending:
     final_metrics = dict(session.kept_metrics)
     if changed and outcome != "FAIL":
         outcome, reason, final_metrics = verify_final(session, diff, outcome, reason)
-    statuses = evaluate(session.goal, final_metrics, session.baseline_metrics)
+    statuses = evaluate(session.goal, final_metrics, session.baseline_metrics, session.noise)
     session.folder.append("final", metrics=final_metrics, kept_turn=session.kept_turn, changed=changed,
                           stop=stop, targets=statuses, metric_names=session.metrics)
     vetoed = sorted({h.reason.split(":")[1].strip() for h in session.history if h.decision == "VETOED"})

@@ -31,6 +31,9 @@ class Measurement(BaseModel):
     commands: list[CommandRun] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list, description="Provenance warnings, e.g. stale artifacts.")
     duration_s: float = 0.0
+    repeats: int = 1
+    samples: dict[str, list[float]] = Field(default_factory=dict, description="Numeric values of every repeat.")
+    spread: dict[str, float] = Field(default_factory=dict, description="Median absolute deviation of the samples.")
 
     @property
     def code_runs(self) -> bool:

@@ -19,6 +19,7 @@ from remoroo.hydration import ask
 from remoroo.measure import measure
 from remoroo.patch import apply_proposal
 from remoroo.planning import make_plan
+from remoroo.repeat import measure_repeated, noise_floors, repeats_for
 from remoroo.session import Ending, Session
 from remoroo.turn import audit_change
 
@@ -64,14 +65,21 @@ class Unsourced:
 def baseline(session: Session) -> Ending | Unsourced | None:
     assert session.plan is not None
     logs = session.folder.turn_dir(0) / "logs"
-    result = measure(session.plan, session.metrics, session.work_root, logs, session.env, session.budget.deadline)
+    plan = session.plan
+    first = measure(plan, session.metrics, session.work_root, logs, session.env, session.budget.deadline)
+    session.repeats = repeats_for(session.metrics, first.duration_s, session.config.repeats)
+    result = measure_repeated(lambda where: measure(plan, session.metrics, session.work_root, where, session.env,
+                                                    session.budget.deadline),
+                              logs, session.repeats, session.budget.deadline, first=first)
+    session.noise = session.noise.model_copy(update={"floors": noise_floors(result)})
     session.baseline = result
     session.kept_commit = session.start_commit
     session.kept_metrics, session.kept_runs = dict(result.metrics), result.code_runs
     session.note_measurement(result)
     session.folder.write_json("turns/0/metrics.json", result)
     session.folder.append(
-        "baseline", metrics=result.metrics, missing=result.missing, flags=result.flags,
+        "baseline", metrics=result.metrics, missing=result.missing, flags=result.flags, spread=result.spread,
+        repeats=result.repeats,
         duration_s=round(result.duration_s, 3),
         commands=result.command_summary(),
     )

@@ -25,6 +25,9 @@ class MetricRow(BaseModel):
     turns: dict[str, Value] = Field(default_factory=dict, description="Turn number -> value measured then.")
     final: Value = None
     met: bool | None = None
+    baseline_spread: float | None = Field(default=None, description="MAD of the baseline's repeats.")
+    final_spread: float | None = None
+    repeats: int = 1
 
 
 class TurnRow(BaseModel):
@@ -83,7 +86,10 @@ def build_report(folder: RunFolder) -> Report:
     for name in names:
         texts = targets_by_metric.get(name, [])
         met = [statuses[t]["met"] for t in texts]
+        verified = _one(events, "verification") or {}
         rows.append(MetricRow(
+            baseline_spread=(base or {}).get("spread", {}).get(name),
+            final_spread=(verified.get("spread") or {}).get(name), repeats=(base or {}).get("repeats", 1),
             metric=name, targets=texts, baseline=(base or {}).get("metrics", {}).get(name),
             turns={str(t["turn"]): t["metrics"].get(name) for t in turns if t["metrics"]},
             final=(final or {}).get("metrics", {}).get(name), met=all(met) if met else None,
@@ -147,8 +153,9 @@ def render_markdown(report: Report) -> str:
     header = ["metric", "target", "baseline", *[f"turn {t}" for t in turn_ids], "final", "met"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in report.metrics:
-        cells = [row.metric, "; ".join(f"`{t}`" for t in row.targets) or "—", fmt(row.baseline),
-                 *[fmt(row.turns.get(t)) for t in turn_ids], fmt(row.final),
+        cells = [row.metric, "; ".join(f"`{t}`" for t in row.targets) or "—",
+                 _spread(row.baseline, row.baseline_spread, row.repeats),
+                 *[fmt(row.turns.get(t)) for t in turn_ids], _spread(row.final, row.final_spread, row.repeats),
                  "—" if row.met is None else ("yes" if row.met else "no")]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "### Turns", ""]
@@ -173,6 +180,13 @@ def render_markdown(report: Report) -> str:
         lines += ["", "### Judge (advisory; the outcome above is the engine's)", "", *quoted]
     lines += ["", "### Evidence", ""] + [f"- `{p}`" for p in report.evidence.values()]
     return "\n".join(lines) + "\n"
+
+
+def _spread(value: Value, spread: float | None, repeats: int) -> str:
+    """A median with its spread and n, when it was measured more than once."""
+    if spread is None or repeats <= 1 or value is None:
+        return fmt(value)
+    return f"{fmt(value)} ± {spread:.3g} (n={repeats})"
 
 
 def _usage_text(usage: dict[str, Any]) -> str:

@@ -51,6 +51,17 @@ class Session:
     log_tails: dict[str, str] = field(default_factory=dict)
     turns_run: int = 0
     harness_text: str | None = None
+    repeats: int = 1
+
+    def measure(self, tree: Path, logs: Path, deadline: float | None = None) -> Measurement:
+        """Measure ``tree`` the way this run measures: the plan's commands, repeated for noisy metrics."""
+        from remoroo.measure import measure
+        from remoroo.repeat import measure_repeated
+
+        assert self.plan is not None
+        plan, until = self.plan, deadline if deadline is not None else self.budget.deadline
+        return measure_repeated(lambda where: measure(plan, self.metrics, tree, where, self.env, until),
+                                logs, self.repeats, until)
 
     @property
     def baseline_metrics(self) -> dict[str, Scalar]:

@@ -20,7 +20,7 @@ from remoroo.decide import Verdict, is_timing, judge_candidate, score
 from remoroo.errors import PatchRejected
 from remoroo.executor import LocalExecutor
 from remoroo.hydration import ask
-from remoroo.measure import Measurement, measure
+from remoroo.measure import Measurement
 from remoroo.patch import PatchProposal, apply_proposal
 from remoroo.session import Session
 
@@ -159,8 +159,7 @@ def _evaluate(session: Session, cand: Candidate, logs: Path, turn: int) -> None:
         cand.verdict = Verdict(decision="REVERTED", progress=False,
                                reason=f"documentation-only change ({', '.join(files)}) is not progress")
         return
-    measurement = measure(session.plan, session.metrics, cand.tree or session.work_root, logs, session.env,
-                          session.budget.deadline)
+    measurement = session.measure(cand.tree or session.work_root, logs)
     cand.measurement = measurement
     if session.plan.preserve:
         preserved = check_preserved(session.plan, dict(session.baseline_metrics), dict(measurement.metrics))
@@ -216,7 +215,7 @@ def _choose(session: Session, candidates: list[Candidate]) -> Candidate:
     """The best KEPT candidate by score; else the most informative failure."""
     def key(c: Candidate) -> tuple[int, tuple[int, float], int]:
         metrics = c.measurement.metrics if c.measurement else {}
-        met, penalty = score(session.goal, metrics, session.baseline_metrics)
+        met, penalty = score(session.goal, metrics, session.baseline_metrics, session.noise)
         return (_ORDER[c.verdict.decision], (-met, -penalty), c.index)
 
     return min(candidates, key=key)
@@ -244,6 +243,7 @@ def _record_candidate(session: Session, turn: int, cand: Candidate) -> None:
         patch_hash=hashlib.sha256(cand.diff.encode()).hexdigest()[:16] if cand.diff else None,
         missing=cand.measurement.missing if cand.measurement else {},
         flags=cand.measurement.flags if cand.measurement else [],
+        spread=cand.measurement.spread if cand.measurement else {},
         commands=cand.measurement.command_summary() if cand.measurement else [],
     )
     session.history.append(StateSummary(
@@ -260,5 +260,6 @@ def _record_turn(session: Session, turn: int, chosen: Candidate, batch: int, dur
     session.folder.append(
         "turn", turn=turn, replan=session.replans, candidates=batch, chosen=chosen.index, files=list(chosen.files),
         metrics=metrics, decision=chosen.verdict.decision, reason=chosen.verdict.reason,
+        spread=chosen.measurement.spread if chosen.measurement else {},
         duration_s=round(duration_s, 3),
     )

@@ -12,7 +12,6 @@ import time
 
 from remoroo.decide import Outcome, final_outcome
 from remoroo.goal import Scalar
-from remoroo.measure import measure
 from remoroo.session import Session
 
 _RANK = {"FAIL": 0, "PARTIAL_SUCCESS": 1, "SUCCESS": 2}
@@ -31,11 +30,12 @@ def verify_final(session: Session, diff: str, outcome: Outcome,
         logs = session.folder.root / "verify-logs"
         base_s = session.baseline.duration_s if session.baseline else 0.0
         deadline = max(session.budget.deadline, time.monotonic() + 2 * base_s + 5.0)
-        result = measure(session.plan, session.metrics, checkout, logs, session.env, deadline)
+        result = session.measure(checkout, logs, deadline)
     finally:
         ws.remove_checkout(checkout)
     verified, why = final_outcome(session.goal, session.baseline_metrics, result.metrics, True, session.noise)
     session.folder.append("verification", applied=True, metrics=result.metrics, missing=result.missing,
+                          spread=result.spread, repeats=result.repeats,
                           outcome=verified, reason=why)
     if _RANK[verified] < _RANK[outcome]:
         return verified, f"final verification on a fresh copy did not hold ({why}); the turns claimed: {reason}", \
