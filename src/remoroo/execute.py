@@ -45,6 +45,7 @@ class CommandRun(BaseModel):
     failure: str | None = Field(default=None, description="Why a service failed (never ready, died early).")
     ready_s: float | None = Field(default=None, description="Seconds until a service passed its probe.")
     leftover_pids: list[int] = Field(default_factory=list)
+    peak_memory_mb: float = Field(default=0.0, description="Peak resident memory of the whole process tree.")
 
     @property
     def ok(self) -> bool:
@@ -116,6 +117,7 @@ def _run_job(cmd: Command, tree: Path, logs: Path, env: Environment, nonce: str,
         name=cmd.name, run=cmd.run, exit_code=result.exit_code, timed_out=result.timed_out,
         duration_s=result.duration_s, stdout_tail=tail(out), stderr_tail=tail(err),
         stdout_log=str(out), stderr_log=str(err), leftover_pids=result.leftover_pids,
+        peak_memory_mb=result.peak_memory_mb,
     )
 
 

@@ -20,7 +20,8 @@ from typing import Union
 from pydantic import BaseModel, Field
 
 from remoroo.execute import CommandRun, Environment, execute
-from remoroo.plan import Instrument, Plan
+from remoroo.plan import FILE_PROBES, Instrument, Plan
+from remoroo.probes import read_report_probe
 
 Value = Union[bool, int, float, str]
 
@@ -89,7 +90,7 @@ def measure(plan: Plan, metrics: list[str], tree: Path, logs: Path, env: Environ
 def _clear_artifacts(plan: Plan, tree: Path) -> list[str]:
     flags: list[str] = []
     for inst in plan.instrumentation:
-        if inst.source == "json_artifact" and inst.path:
+        if inst.path and (inst.source == "json_artifact" or inst.probe in FILE_PROBES):
             artifact = tree / inst.path
             if artifact.exists():
                 flags.append(f"{inst.path} existed before the run and was removed so it cannot count")
@@ -103,6 +104,8 @@ def _clear_artifacts(plan: Plan, tree: Path) -> list[str]:
 def _read(inst: Instrument, runs: list[CommandRun], tree: Path, logs: Path, nonce: str,
           start_wall: float) -> Value:
     chosen = [r for r in runs if inst.command in (None, r.name)]
+    if inst.source == "probe" and inst.probe in FILE_PROBES:
+        return read_report_probe(inst, tree, start_wall)
     if inst.source == "probe":
         return _probe(inst, chosen)
     if inst.source == "stdout":
@@ -121,6 +124,10 @@ def _probe(inst: Instrument, runs: list[CommandRun]) -> Value:
         raise LookupError(f"command {runs[0].name!r} timed out, so {inst.probe} has no value")
     if inst.probe == "exit_code":
         return max((r.exit_code or 0 for r in runs), key=abs)
+    if inst.probe == "peak_memory_mb":
+        return round(max(r.peak_memory_mb for r in runs), 3)
+    if inst.probe == "deterministic":
+        raise LookupError("deterministic compares repeats; it is set once the state was measured twice")
     return round(sum(r.duration_s for r in runs), 6)
 
 

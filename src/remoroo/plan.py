@@ -19,7 +19,11 @@ from remoroo.errors import PlanRejected, SpecError
 from remoroo.goal import BaselineRef, Goal, Target
 from remoroo.spec import parse_spec
 
-PROBES = ("runtime_s", "exit_code", "code_runs")
+PROBES = ("runtime_s", "exit_code", "code_runs", "peak_memory_mb", "tests_passed", "tests_failed", "tests_pass",
+          "coverage", "deterministic")
+FILE_PROBES = ("tests_passed", "tests_failed", "tests_pass", "coverage")  # read from a report file the command writes
+PROBE_ALIASES = {"all_tests_pass": "tests_pass", "tests_passed_all": "tests_pass", "peak_memory": "peak_memory_mb",
+                 "runtime": "runtime_s", "memory_mb": "peak_memory_mb"}
 _IDENT = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 _LOCAL_URL = re.compile(r"^http://(127\.0\.0\.1|localhost)(:[^/]+)?(/.*)?$")
 _FILE_EXTS = {".py", ".sh", ".js", ".mjs", ".ts", ".rb", ".pl", ".json", ".toml", ".yaml",
@@ -66,8 +70,11 @@ class Instrument(BaseModel):
     command: str | None = Field(
         default=None, description="Command whose run produces the metric; None = all commands."
     )
-    probe: Literal["runtime_s", "exit_code", "code_runs"] | None = None
-    path: str | None = Field(default=None, description="json_artifact: file relative to the repo root.")
+    probe: Literal["runtime_s", "exit_code", "code_runs", "peak_memory_mb", "tests_passed", "tests_failed",
+                   "tests_pass", "coverage", "deterministic"] | None = None
+    path: str | None = Field(default=None, description=(
+        "json_artifact: file relative to the repo root; tests_* probes: the JUnit XML the command writes; "
+        "coverage: coverage.py's JSON report."))
     key: str | None = Field(default=None, description="json_artifact: dotted key, e.g. 'eval.accuracy'.")
     pattern: str | None = Field(default=None, description="stdout: regex whose first group is the value.")
     name: str | None = Field(default=None, description="emit: the name passed to remoroo.emit (default: metric).")
@@ -226,6 +233,10 @@ def _instrument_defects(plan: Plan, goal: Goal, root: Path) -> list[str]:
             defects.append(f"{where} names command {inst.command!r}, which the plan does not have")
         if inst.source == "probe" and inst.probe is None:
             defects.append(f"{where}: source 'probe' needs probe, one of {', '.join(PROBES)}")
+        if inst.source == "probe" and inst.probe in FILE_PROBES and not (inst.path and _inside(inst.path)):
+            kind = "coverage JSON (coverage json -o PATH)" if inst.probe == "coverage" else \
+                "JUnit XML (pytest --junitxml=PATH)"
+            defects.append(f"{where}: probe {inst.probe!r} needs path: the {kind} the command writes in the repo")
         if inst.source == "json_artifact":
             if not inst.path or not inst.key:
                 defects.append(f"{where}: source 'json_artifact' needs both path and key")

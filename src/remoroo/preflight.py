@@ -19,7 +19,7 @@ from remoroo.hydration import ask
 from remoroo.measure import measure
 from remoroo.patch import apply_proposal
 from remoroo.planning import make_plan
-from remoroo.repeat import measure_repeated, noise_floors, repeats_for
+from remoroo.repeat import baseline_repeats, measure_repeated, noise_floors, repeats_for
 from remoroo.session import Ending, Session
 from remoroo.turn import audit_change
 
@@ -70,7 +70,7 @@ def baseline(session: Session) -> Ending | Unsourced | None:
     session.repeats = repeats_for(session.metrics, first.duration_s, session.config.repeats)
     result = measure_repeated(lambda where: measure(plan, session.metrics, session.work_root, where, session.env,
                                                     session.budget.deadline),
-                              logs, session.repeats, session.budget.deadline, first=first)
+                              logs, baseline_repeats(session.repeats), session.budget.deadline, first=first)
     session.noise = session.noise.model_copy(update={"floors": noise_floors(result)})
     session.baseline = result
     session.kept_commit = session.start_commit

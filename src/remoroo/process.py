@@ -36,6 +36,7 @@ class ProcessResult(BaseModel):
     stdout_path: str
     stderr_path: str
     leftover_pids: list[int] = []
+    peak_memory_mb: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -51,6 +52,7 @@ class Running:
         self.grace_s = grace_s
         self.stdout_path, self.stderr_path = stdout_path, stderr_path
         self.seen: dict[int, float] = {}
+        self.peak_rss = 0
         stdout_path.parent.mkdir(parents=True, exist_ok=True)
         with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
             self.started_at = time.time()
@@ -71,6 +73,7 @@ class Running:
         """Wait until the command exits or ``deadline`` (perf_counter); True if it is still running."""
         while True:
             _track(self.proc.pid, self.seen)
+            self.peak_rss = max(self.peak_rss, _tree_rss(self.proc.pid))
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 return self.proc.poll() is None
@@ -113,7 +116,24 @@ def run_process(
         stdout_path=str(stdout_path),
         stderr_path=str(stderr_path),
         leftover_pids=leftovers,
+        peak_memory_mb=running.peak_rss / 2**20,
     )
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants (two children of 300 MB count 600 MB)."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
 
 
 def _track(pid: int, seen: dict[int, float]) -> None:

@@ -1,7 +1,8 @@
 """Repeated measurement for noisy metrics: medians, spread (MAD) and n.
 
 A goal with a timing metric is measured several times: adaptively, more
-repeats for a fast command (9 under 0.2 s, 5 under 1 s, else 3). The value
+repeats for a fast command (9 under 0.2 s, 5 under 1 s, else 3), and the
+baseline twice as often, since its spread sets the noise floor. The value
 of a numeric metric is the median of its repeats; its spread is the median
 absolute deviation. A metric missing in any repeat, or a non-numeric value
 that differs between repeats, has no value.
@@ -19,9 +20,12 @@ from remoroo.goal import is_number
 from remoroo.measure import Measurement
 
 K_MAD = 3.0
+MAD_TO_SIGMA = 1.4826  # the MAD of normal data times this estimates its standard deviation
 
 
 def repeats_for(metrics: list[str], first_duration_s: float, configured: int) -> int:
+    if "deterministic" in metrics:
+        return max(2, configured)
     if configured > 0:
         return configured
     if not any(is_timing(m) for m in metrics):
@@ -64,8 +68,19 @@ def combine(results: list[Measurement]) -> Measurement:
             merged.metrics[name] = values[0]
         else:
             merged.missing[name] = f"differs between repeats: {values}"
+    if "deterministic" in names:
+        merged.missing.pop("deterministic", None)
+        compared = [m for m in names if m != "deterministic" and not is_timing(m) and m != "peak_memory_mb"]
+        merged.metrics["deterministic"] = all(
+            len({repr(r.metrics.get(m)) for r in results}) == 1 for m in compared) and results[-1].code_runs
     return merged
 
 
 def noise_floors(baseline: Measurement) -> dict[str, float]:
-    return {name: K_MAD * spread for name, spread in baseline.spread.items()}
+    """Three standard deviations of each metric's baseline repeats (estimated robustly from the MAD)."""
+    return {name: K_MAD * MAD_TO_SIGMA * spread for name, spread in baseline.spread.items()}
+
+
+def baseline_repeats(repeats: int) -> int:
+    """The baseline is measured twice as often as a candidate: its spread sets every later noise floor."""
+    return repeats if repeats <= 1 else 2 * repeats

@@ -25,7 +25,7 @@ from remoroo.brain.protocol import (
     PlanRequest,
     PlanResponse,
 )
-from remoroo.brain.search.discover import command_candidates, source_metric
+from remoroo.brain.search.discover import TEST_COMMAND, command_candidates, source_metric
 from remoroo.brain.search.instrument import instrument_metrics
 from remoroo.brain.search.localize import Localizer
 from remoroo.brain.search.mutate import Module, Site, parse
@@ -79,7 +79,8 @@ class SearchBrain:
         tests = [v.path for v in views if _TEST_FILE.search(v.path)]
         return Plan(
             summary=f"search brain: run '{cand.run}' (found by {cand.evidence}); mutate code on its call path",
-            commands=_commands(cand, request.command_timeout_s),
+            commands=_commands(cand, request.command_timeout_s,
+                               tests=any(i.command == "tests" for i in found.values())),
             instrumentation=list(found.values()),
             patch_intents=[PatchIntent(description="mutations and constant tuning on the call path",
                                        files=cand.files)],
@@ -141,13 +142,14 @@ class SearchBrain:
         return proposals
 
 
-def _commands(cand, timeout_s: float) -> list[Command]:  # noqa: ANN001
-    main = Command(name="main", run=cand.run, timeout_s=timeout_s)
-    if not cand.service:
-        return [main]
-    server = Command(name="server", role="service", run=cand.service, timeout_s=timeout_s,
-                     ready=Readiness(kind="tcp", port="{port}", timeout_s=min(30.0, timeout_s)))
-    return [server, main]
+def _commands(cand, timeout_s: float, tests: bool = False) -> list[Command]:  # noqa: ANN001
+    commands = [Command(name="main", run=cand.run, timeout_s=timeout_s)]
+    if cand.service:
+        commands.insert(0, Command(name="server", role="service", run=cand.service, timeout_s=timeout_s,
+                                   ready=Readiness(kind="tcp", port="{port}", timeout_s=min(30.0, timeout_s))))
+    if tests:  # the project's test suite, reported as JUnit XML for the tests_* probes
+        commands.append(Command(name="tests", run=TEST_COMMAND, timeout_s=timeout_s))
+    return commands
 
 
 def _fmt(value: float) -> str:

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from remoroo.brain.protocol import FileView
-from remoroo.plan import PROBES, Instrument
+from remoroo.plan import FILE_PROBES, PROBE_ALIASES, PROBES, Instrument
 
 NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|True|False|true|false|nan|inf)"
-TEST_ALIASES = {"all_tests_pass", "tests_pass", "tests_passed_all"}
+JUNIT_PATH = ".remoroo-junit.xml"
+TEST_COMMAND = f"python3 -m pytest -q -p no:cacheprovider --junitxml={JUNIT_PATH}"
 _README_CMD = re.compile(r"^\s*(?:\$\s*)?((?:python3?|make|pytest|\./)\S*(?:\s+\S+)*)\s*$")
 _MAIN_GUARD = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]\s*:""")
 _IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
@@ -145,10 +146,13 @@ def _entry_of(run: str, files: dict[str, str]) -> str | None:
 def source_metric(metric: str, command: CommandCandidate, views: list[FileView],
                observations: dict[str, str], command_name: str) -> Instrument | None:
     """Where ``metric`` comes from, or None when the shown files do not say."""
-    if metric in PROBES:
-        return Instrument(metric=metric, source="probe", probe=metric, command=command_name)  # type: ignore[arg-type]
-    if metric in TEST_ALIASES:
-        return Instrument(metric=metric, source="probe", probe="code_runs", command=command_name)
+    probe = PROBE_ALIASES.get(metric, metric)
+    if probe in FILE_PROBES and probe != "coverage":
+        if not any(re.search(r"(^|/)test_[^/]*\.py$|_test\.py$", v.path) for v in views):
+            return None  # no tests to run
+        return Instrument(metric=metric, source="probe", probe=probe, command="tests", path=JUNIT_PATH)  # type: ignore[arg-type]
+    if probe in PROBES and probe != "coverage":
+        return Instrument(metric=metric, source="probe", probe=probe, command=command_name)  # type: ignore[arg-type]
     files = {v.path: v.content for v in views if v.content is not None}
     texts = [files[f] for f in (command.files or list(files))]
     quoted = re.escape(metric)
