@@ -316,3 +316,31 @@ def test_judge_reasoning_is_reported_but_never_decides(fib_repo: Path, tmp_path:
     assert report["outcome"] == "FAIL" and report["judge"].startswith("## Outcome: SUCCESS")
     assert parse_outcome(md) == "FAIL"  # the judge's text cannot add an outcome line
     assert "### Judge (advisory" in md
+
+
+def test_failure_witnesses_for_a_crash_and_a_timeout(tmp_path: Path, script) -> None:
+    repo = write_files(tmp_path / "wit", {
+        "calc.py": "def ratio(a, b):\n    return a / b\n",
+        "main.py": "from calc import ratio\n\nprint(f'r={ratio(1, 0)}')\n",
+        "slow.py": "import time\n\n\ndef spin():\n    while True:\n        time.sleep(0.05)\n\n\nspin()\n",
+    })
+    git_init(repo)
+    plan = {"commands": [{"name": "main", "run": "python3 main.py"},
+                         {"name": "slow", "run": "python3 slow.py", "timeout_s": 1}],
+            "instrumentation": [{"metric": "r", "source": "stdout", "command": "main", "pattern": r"r=([\d.]+)"}]}
+    brain = script([plan], [{"give_up": "nothing to try"}])
+    done = cli("run", str(repo), "--goal", "g", "--metrics", "r == 0.5", "--brain", f"scripted:{brain}")
+    assert done.returncode == 1
+    witnesses = latest_run(repo) / "turns" / "0" / "witnesses"
+    crash = json.loads((witnesses / "01-crash.json").read_text())
+    assert crash["exception"].startswith("ZeroDivisionError")
+    assert crash["stack"][-1] == {"file": "calc.py", "line": 2, "function": "ratio"}
+    timeout = json.loads((witnesses / "02-timeout.json").read_text())
+    assert timeout["stack"][-1]["function"] == "spin" and timeout["stack"][-1]["file"] == "slow.py"
+    target = json.loads((witnesses / "03-target.json").read_text())
+    assert target["expected"] == "r == 0.5" and "no line" in str(target["actual"])
+    repro = subprocess.run(["sh", str(witnesses / "01-crash.repro.sh")], capture_output=True, text=True)
+    assert repro.returncode != 0 and "ZeroDivisionError" in repro.stderr
+    report, md = report_of(repo)
+    assert any("crash at calc.py:2 in ratio" in w for w in report["witnesses"])
+    assert "### Failure witnesses" in md

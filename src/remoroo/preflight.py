@@ -84,6 +84,7 @@ def baseline(session: Session) -> Ending | Unsourced | None:
         commands=result.command_summary(),
     )
     session.history = [h for h in session.history if h.turn != 0]
+    session.witness(result, 0)
     session.history.append(StateSummary(label="baseline", turn=0, metrics=dict(result.metrics),
                                         decision="BASELINE", reason="the repository as given"))
     for target in session.goal.targets:

@@ -64,6 +64,7 @@ class Report(BaseModel):
     duration_s: float
     baseline_duration_s: float | None
     brain_calls: int
+    witnesses: list[str] = Field(default_factory=list, description="One line per failure witness, with its file.")
     judge: str = Field(default="", description="The brain's advisory reasoning; it never changes the outcome.")
     usage: dict[str, Any] = Field(default_factory=dict, description="Tokens and cost of the brain's model calls.")
     evidence: dict[str, str]
@@ -112,6 +113,8 @@ def build_report(folder: RunFolder) -> Report:
         brain_calls=last.get("brain_calls", 0),
         usage=last.get("usage") or {},
         judge=(_one(events, "judge") or {}).get("reasoning", ""),
+        witnesses=[f"turn {e['turn']}: {s} ({p})" for e in events if e["event"] == "witnesses"
+                   for s, p in zip(e["summary"], e["paths"], strict=False)],
         evidence=_evidence(folder),
     )
 
@@ -175,6 +178,8 @@ def render_markdown(report: Report) -> str:
         v = report.verification
         lines += ["", "### Final verification", "",
                   f"Fresh copy of the snapshot with final_patch.diff applied: {v.get('reason') or v.get('message')}"]
+    if report.witnesses:
+        lines += ["", "### Failure witnesses", ""] + [f"- {fmt(w)}" for w in report.witnesses[-20:]]
     if report.judge:
         quoted = ["> " + line for line in report.judge.splitlines()]  # quoted: it can never add an outcome line
         lines += ["", "### Judge (advisory; the outcome above is the engine's)", "", *quoted]

@@ -15,7 +15,14 @@ from remoroo.ledger import RunFolder
 from remoroo.measure import Environment, Measurement
 from remoroo.plan import Plan, required_metrics
 from remoroo.spec import render_target
+from remoroo.witness import Witness
 from remoroo.workspace import Workspace
+
+
+def _summary(w: Witness) -> str:
+    where = f" at {w.where}" if w.where else ""
+    what = w.exception or (f"{w.target}: got {w.actual}" if w.target else str(w.actual))
+    return f"{w.kind}{where}: {what}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,19 @@ class Session:
     turns_run: int = 0
     harness_text: str | None = None
     repeats: int = 1
+    witnesses: list[Witness] = field(default_factory=list)
+
+    def witness(self, measurement: Measurement, turn: int, tree: Path | None = None) -> None:
+        """Collect and write the witnesses of a measured state; they go to the brain on the next call."""
+        from remoroo.witness import collect, write
+
+        assert self.plan is not None
+        found = collect(measurement, self.plan, self.goal, self.baseline_metrics, self.noise, tree or self.work_root)
+        paths = write(found, self.folder.turn_dir(turn) / "witnesses", self.config.repo)
+        self.witnesses = found
+        if found:
+            self.folder.append("witnesses", turn=turn, paths=[f"turns/{turn}/{p}" for p in paths],
+                               summary=[_summary(w) for w in found])
 
     def measure(self, tree: Path, logs: Path, deadline: float | None = None) -> Measurement:
         """Measure ``tree`` the way this run measures: the plan's commands, repeated for noisy metrics."""

@@ -90,7 +90,7 @@ def _request(session: Session, turn: int, feedback: list[str], hydrated: list[Fi
         goal=session.goal_view(), turn=turn, replan=session.replans, plan=session.plan,
         context=build_slice(session.work_root, session.goal, session.config.context_budget_chars),
         history=session.history, log_tails=session.log_tails, feedback=feedback,
-        max_candidates=session.config.batch_size, hydrated=hydrated,
+        max_candidates=session.config.batch_size, hydrated=hydrated, witnesses=session.witnesses,
     )
 
 
@@ -256,6 +256,8 @@ def _record_candidate(session: Session, turn: int, cand: Candidate) -> None:
 def _record_turn(session: Session, turn: int, chosen: Candidate, batch: int, duration_s: float) -> None:
     if batch > 1:  # the turn folder describes the chosen candidate
         _write_evidence(session.folder.turn_dir(turn), chosen)
+    if chosen.measurement is not None:
+        session.witness(chosen.measurement, turn, chosen.tree)
     metrics = chosen.measurement.metrics if chosen.measurement else {}
     session.folder.append(
         "turn", turn=turn, replan=session.replans, candidates=batch, chosen=chosen.index, files=list(chosen.files),

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from remoroo.patch import PatchProposal
 from remoroo.plan import Plan
+from remoroo.witness import Witness
 
 PROTOCOL = "remoroo.brain/1"
 
@@ -110,6 +111,7 @@ class PatchRequest(_Request):
     plan: Plan
     log_tails: dict[str, str] = Field(default_factory=dict)
     max_candidates: int = Field(default=6, ge=1, le=32, description="At most this many proposals per answer.")
+    witnesses: list[Witness] = Field(default_factory=list, description="Reproductions of the latest failures.")
 
 
 class InstrumentRequest(_Request):
