@@ -344,3 +344,24 @@ def test_failure_witnesses_for_a_crash_and_a_timeout(tmp_path: Path, script) -> 
     report, md = report_of(repo)
     assert any("crash at calc.py:2 in ratio" in w for w in report["witnesses"])
     assert "### Failure witnesses" in md
+
+
+def test_instrumentation_that_emits_a_literal_is_refused(tmp_path: Path, script) -> None:
+    repo = write_files(tmp_path / "inst", {"score.py": "acc = sum([1, 0, 1, 1]) / 4\nprint('scored')\n"})
+    git_init(repo)
+    plan = {"commands": [{"name": "score", "run": "python3 score.py"}],
+            "instrumentation": [{"metric": "acc", "source": "emit", "command": "score"}]}
+    brain = tmp_path / "inst.json"
+    brain.write_text(json.dumps({"plans": [plan], "patches": [], "instrument": {"edits": [
+        {"path": "score.py", "search": "print('scored')\n",
+         "replace": "print('scored')\nimport remoroo\nremoroo.emit('acc', 0.99)\n"}]}}))
+    done = cli("run", str(repo), "--goal", "g", "--metrics", "acc >= 0.9", "--brain", f"scripted:{brain}")
+    assert done.returncode == 1
+    run_dir = latest_run(repo)
+    events = [json.loads(line) for line in (run_dir / "events.ndjson").read_text().splitlines()]
+    vetoed = [e for e in events if e["event"] == "instrumentation_vetoed"]
+    audit = (run_dir / "audit" / "instrumentation.json").read_text()
+    assert vetoed and "literal_metric" in audit
+    assert not (run_dir / "instrumentation.diff").exists()
+    report, _ = report_of(repo)
+    assert report["reason"].startswith("unmeasurable:") and "acc" in report["reason"]

@@ -129,3 +129,17 @@ def test_service_plans_are_validated(tmp_path: Path) -> None:
               "instrumentation": [{"metric": "answer", "source": "probe", "probe": "exit_code"}]}
     with pytest.raises(PlanRejected, match="127.0.0.1 or localhost"):
         validate_plan(Plan.model_validate(remote), goal, tmp_path)
+
+
+def test_a_job_whose_dependency_failed_is_skipped(tmp_path: Path) -> None:
+    p = Plan.model_validate({
+        "commands": [{"name": "build", "run": "exit 3"}, {"name": "use", "run": "echo ran", "depends_on": ["build"]},
+                     {"name": "other", "run": "echo other"}],
+        "instrumentation": [{"metric": "code_runs", "source": "probe", "probe": "code_runs"}]})
+    m = measure(p, ["code_runs"], tmp_path, tmp_path / "logs", ENV, time.monotonic() + 30)
+    assert m.commands[1].skipped == "it depends on 'build', which failed"
+    assert m.commands[2].exit_code == 0
+    bad = Plan.model_validate({"commands": [{"name": "a", "run": "true", "depends_on": ["b"]},
+                                            {"name": "b", "run": "true"}]})
+    with pytest.raises(PlanRejected, match="depends on 'b', which is not an earlier command"):
+        validate_plan(bad, parse_goal("g", "code_runs == true"), tmp_path)

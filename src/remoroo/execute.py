@@ -63,8 +63,11 @@ def execute(plan: Plan, tree: Path, logs: Path, env: Environment, nonce: str, de
     try:
         for planned in plan.commands:
             cmd = concrete(planned, ports)
+            failed = [r.name for r in runs if r.name in cmd.depends_on and not r.ok]
             if blocked is not None:
                 runs.append(_skipped(cmd, logs, blocked))
+            elif failed:
+                runs.append(_skipped(cmd, logs, f"it depends on {', '.join(map(repr, failed))}, which failed"))
             elif cmd.role == "service":
                 running, record = _start_service(cmd, tree, logs, env, nonce, deadline)
                 runs.append(record)

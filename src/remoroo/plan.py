@@ -59,6 +59,8 @@ class Command(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     role: Literal["job", "service"] = "job"
     ready: Readiness | None = None
+    depends_on: list[str] = Field(default_factory=list, description=(
+        "Earlier commands that must have succeeded (a job: exit 0; a service: ready) before this one runs."))
 
 
 class Instrument(BaseModel):
@@ -174,7 +176,12 @@ def _service_defects(plan: Plan) -> list[str]:
     defects: list[str] = []
     if not any(c.role == "job" for c in plan.commands):
         defects.append("the plan has no job: services only run while at least one job measures them")
+    earlier: list[str] = []
     for cmd in plan.commands:
+        for dep in cmd.depends_on:
+            if dep not in earlier:
+                defects.append(f"command {cmd.name!r} depends on {dep!r}, which is not an earlier command of the plan")
+        earlier.append(cmd.name)
         probe = cmd.ready
         if cmd.role == "job":
             if probe is not None:
