@@ -365,3 +365,26 @@ def test_instrumentation_that_emits_a_literal_is_refused(tmp_path: Path, script)
     assert not (run_dir / "instrumentation.diff").exists()
     report, _ = report_of(repo)
     assert report["reason"].startswith("unmeasurable:") and "acc" in report["reason"]
+
+
+def test_final_verification_downgrades_a_result_that_does_not_hold(tmp_path: Path, script) -> None:
+    repo = write_files(tmp_path / "verify", {
+        ".gitignore": "answer.cache\n",
+        "main.py": "import os\n\nvalue = open('answer.cache').read() if os.path.exists('answer.cache') else '41'\n"
+                   "print(f'answer={int(value) + 0}')\n",
+    })
+    git_init(repo)
+    plan = {"commands": [{"name": "main", "run": "python3 main.py"}],
+            "instrumentation": [{"metric": "answer", "source": "stdout", "command": "main",
+                                 "pattern": r"answer=(\d+)"}]}
+    # the patch's effect lives in an ignored file, which never reaches final_patch.diff
+    cheat = {"edits": [{"path": "answer.cache", "search": "", "replace": "42"},
+                       {"path": "main.py", "search": "int(value) + 0", "replace": "int(value)"}]}
+    brain = script([plan], [cheat])
+    done = cli("run", str(repo), "--goal", "g", "--metrics", "answer == 42", "--brain", f"scripted:{brain}",
+               "--max-turns", "1")
+    report, md = report_of(repo)
+    assert report["turns"][0]["decision"] == "KEPT"
+    assert done.returncode == 1 and report["outcome"] == "FAIL"
+    assert report["reason"].startswith("final verification on a fresh copy did not hold")
+    assert parse_outcome(md) == "FAIL"
