@@ -181,6 +181,18 @@ def apply_cmd(
     out.print(f"applied {diff_path} to {repo.resolve()}: {', '.join(files)}", soft_wrap=True)
 
 
+@app.command("index")
+def index_cmd(repo: Path = typer.Argument(Path("."), help="Repository to index.")) -> None:
+    """Index a repository: .remoroo/repo_index.json and .remoroo/system_diagram.md."""
+    from remoroo.index import write_index
+
+    root = repo.resolve()
+    if not root.is_dir():
+        raise UserError(f"The repository {root} does not exist: pass the path of an existing folder.")
+    index_path, diagram, reparsed = write_index(root)
+    out.print(f"indexed {root} ({reparsed} file(s) parsed): {index_path}; diagram: {diagram}", soft_wrap=True)
+
+
 @app.command("bench")
 def bench_cmd(
     cases_dir: Path = typer.Argument(..., help="Folder of cases: */case.json at any depth."),
