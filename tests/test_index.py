@@ -71,3 +71,30 @@ def test_index_command(tmp_path: Path) -> None:
     assert done.returncode == 0 and "repo_index.json" in done.stdout
     assert (tmp_path / ".remoroo" / "system_diagram.md").read_text().startswith("# System diagram")
     assert cli("index", str(tmp_path / "missing")).returncode == 2
+
+
+def _deep_repo(root: Path) -> None:
+    filler = "# filler\n" + "x = 1\n" * 600
+    for i in range(40):
+        write_files(root, {f"noise/mod{i}.py": filler})
+    write_files(root, {
+        "main.py": "from zz.b.c.d.e.f.deep import compute_accuracy\n\nprint(f'accuracy={compute_accuracy()}')\n",
+        "zz/b/c/d/e/f/deep.py": filler + "\n\ndef compute_accuracy():\n    return helper_x()\n\n\ndef helper_x():\n"
+                               "    return 0.5\n",
+    })
+
+
+def test_a_function_six_levels_deep_is_in_the_slice(tmp_path: Path) -> None:
+    from remoroo.context import build_slice
+    from remoroo.spec import parse_goal
+
+    _deep_repo(tmp_path)
+    goal = parse_goal("raise it", "accuracy >= 0.9")
+    shown = {v.path for v in build_slice(tmp_path, goal, 8000).files if v.content is not None}
+    assert "zz/b/c/d/e/f/deep.py" in shown  # its symbol matches the metric
+    neutral = parse_goal("make it better", "score >= 1")
+    without = {v.path for v in build_slice(tmp_path, neutral, 8000).files if v.content is not None}
+    assert "zz/b/c/d/e/f/deep.py" not in without
+    with_frames = build_slice(tmp_path, neutral, 8000, frames=["zz/b/c/d/e/f/deep.py"])
+    assert "zz/b/c/d/e/f/deep.py" in {v.path for v in with_frames.files if v.content is not None}
+    assert "zz/b/c/d/e/f/deep.py" not in with_frames.omitted and with_frames.omitted  # the rest says what is left out

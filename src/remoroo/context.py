@@ -30,12 +30,31 @@ def list_files(root: Path) -> list[Path]:
     return files
 
 
-def build_slice(root: Path, goal: Goal, budget_chars: int) -> ContextSlice:
+def build_slice(root: Path, goal: Goal, budget_chars: int, entries: list[str] | None = None,
+                frames: list[str] | None = None) -> ContextSlice:
+    """Rank every file, then pack contents into the budget.
+
+    Evidence, strongest first: files in a failure witness's stack (``frames``), files whose
+    symbols are named after a goal metric, files reachable by imports from the measured
+    commands' entry files (``entries``), then names and kinds of files.
+    """
+    from remoroo.index import build_index
+
     words = _goal_words(goal)
+    index = build_index(root)
+    reachable = _reachable(index, entries or [])
+    metric_words = {m.lower() for m in goal.metric_names}
     scored: list[tuple[float, str, Path]] = []
     for path in list_files(root):
         rel = path.relative_to(root).as_posix()
-        scored.append((_score(rel, path, words), rel, path))
+        score = _score(rel, path, words)
+        if score > 0:
+            entry = index.files.get(rel)
+            symbols = " ".join(s.name.lower() for s in entry.symbols) if entry else ""
+            score += 50.0 if rel in (frames or []) else 0.0
+            score += sum(20.0 for m in metric_words if m in symbols)
+            score += 10.0 if rel in reachable else 0.0
+        scored.append((score, rel, path))
     scored.sort(key=lambda item: (-item[0], item[1]))
     views: list[FileView] = []
     omitted: list[str] = []
@@ -51,6 +70,26 @@ def build_slice(root: Path, goal: Goal, budget_chars: int) -> ContextSlice:
             views.append(FileView(path=rel, size=size))
     views.sort(key=lambda v: v.path)
     return ContextSlice(files=views, omitted=sorted(omitted), budget_chars=budget_chars)
+
+
+def _reachable(index: object, entries: list[str]) -> set[str]:
+    """Files reachable from ``entries`` through imports, resolved with the index's module map."""
+    from remoroo.index import RepoIndex
+
+    assert isinstance(index, RepoIndex)
+    modules = index.module_map()
+    seen: set[str] = set()
+    todo = [e for e in entries if e in index.files]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in index.files[path].imports:
+            target = modules.get(name.lstrip("."))
+            if target and target not in seen:
+                todo.append(target)
+    return seen
 
 
 def _goal_words(goal: Goal) -> set[str]:

@@ -84,11 +84,21 @@ def run_turn(session: Session, turn: int) -> TurnResult | GaveUp:
     return TurnResult(verdict=chosen.verdict, ran_ok=ran_ok)
 
 
+def plan_entries(plan: object) -> list[str]:
+    """Files named on the plan's command lines: where reachability starts."""
+    from remoroo.plan import Plan
+
+    assert isinstance(plan, Plan)
+    return [token for c in plan.commands for token in c.run.split() if token.endswith(".py")]
+
+
 def _request(session: Session, turn: int, feedback: list[str], hydrated: list[FileView]) -> PatchRequest:
     assert session.plan is not None
     return PatchRequest(
         goal=session.goal_view(), turn=turn, replan=session.replans, plan=session.plan,
-        context=build_slice(session.work_root, session.goal, session.config.context_budget_chars),
+        context=build_slice(session.work_root, session.goal, session.config.context_budget_chars,
+                            entries=plan_entries(session.plan),
+                            frames=[f.file for w in session.witnesses for f in w.stack]),
         history=session.history, log_tails=session.log_tails, feedback=feedback,
         max_candidates=session.config.batch_size, hydrated=hydrated, witnesses=session.witnesses,
     )
