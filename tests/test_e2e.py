@@ -388,3 +388,9 @@ def test_final_verification_downgrades_a_result_that_does_not_hold(tmp_path: Pat
     assert done.returncode == 1 and report["outcome"] == "FAIL"
     assert report["reason"].startswith("final verification on a fresh copy did not hold")
     assert parse_outcome(md) == "FAIL"
+
+
+def test_error_messages_with_brackets_are_printed_intact(tmp_path: Path) -> None:
+    repo = write_files(tmp_path / "toml", {"remoroo.toml": "[run]\nmax_turn = 3\n"})
+    done = cli("run", str(repo), "--goal", "g", "--metrics", "a == 1")
+    assert done.returncode == 2 and "unknown setting(s) max_turn in [run]" in done.stderr

@@ -17,14 +17,15 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from remoroo.errors import UserError
 
 EXIT = {"SUCCESS": 0, "PARTIAL_SUCCESS": 3, "FAIL": 1}
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Improve a repository against measurable goals, without cheating.")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, markup=False)  # messages carry brackets ([run], [REDACTED]): never markup
+err = Console(stderr=True, highlight=False, markup=False)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -36,7 +37,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except UserError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        err.print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
         raise SystemExit(2) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
@@ -113,7 +114,7 @@ def run_cmd(
         sys.stdout.write((result.run_dir / "final_report.json").read_text(encoding="utf-8"))
     else:
         colour = {"SUCCESS": "green", "PARTIAL_SUCCESS": "yellow", "FAIL": "red"}[result.outcome]
-        out.print(f"[bold {colour}]{result.outcome}[/]: {result.reason}", soft_wrap=True)
+        out.print(Text(result.outcome, style=f"bold {colour}") + Text(f": {result.reason}"), soft_wrap=True)
         out.print(f"report: {report_path}", soft_wrap=True)
     raise typer.Exit(EXIT[result.outcome])
 
@@ -157,7 +158,8 @@ def show_cmd(
         sys.stdout.write(report_file.read_text(encoding="utf-8"))
         raise typer.Exit(0)
     report = Report.model_validate_json(report_file.read_text(encoding="utf-8"))
-    out.print(f"run {report.run_id}: [bold]{report.outcome}[/] — {report.reason}", soft_wrap=True)
+    out.print(Text(f"run {report.run_id}: ") + Text(report.outcome, style="bold") + Text(f" — {report.reason}"),
+              soft_wrap=True)
     table = Table("metric", "target", "baseline", "final", "met")
     for row in report.metrics:
         met = "—" if row.met is None else ("yes" if row.met else "no")
