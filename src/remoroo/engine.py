@@ -25,7 +25,7 @@ from remoroo.preflight import prepare
 from remoroo.report import write_reports
 from remoroo.session import Ending, Session
 from remoroo.spec import parse_goal
-from remoroo.turn import GaveUp, run_turn
+from remoroo.turn import GaveUp, run_turn, vetoed_rules
 from remoroo.verify import verify_final
 from remoroo.workspace import Workspace
 
@@ -150,7 +150,7 @@ def conclude(session: Session, stop: str) -> Ending:
     statuses = evaluate(session.goal, final_metrics, session.baseline_metrics, session.noise)
     session.folder.append("final", metrics=final_metrics, kept_turn=session.kept_turn, changed=changed,
                           stop=stop, targets=statuses, metric_names=session.metrics)
-    vetoed = sorted({h.reason.split(":")[1].strip() for h in session.history if h.decision == "VETOED"})
+    vetoed = vetoed_rules(session.history)
     if outcome == "FAIL" and not changed and vetoed:
         reason = f"vetoed: {', '.join(vetoed)}; {reason}"
     if stop and outcome != "SUCCESS":

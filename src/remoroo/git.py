@@ -24,17 +24,20 @@ _ENV = {
 }
 
 
+def _run(repo: Path, args: tuple[str, ...], input_text: str | None, env: dict[str, str],
+         timeout_s: float) -> subprocess.CompletedProcess[str]:
+    cmd = ["git", "-C", str(repo), *_ISOLATION, *args]
+    try:
+        return subprocess.run(cmd, input=input_text, capture_output=True, text=True, env=env, timeout=timeout_s,
+                              check=False, errors="replace")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git {' '.join(args)} failed to run: {exc}") from exc
+
+
 def git(repo: Path, *args: str, input_text: str | None = None, check: bool = True,
         timeout_s: float = 300.0) -> str:
     """Run ``git -C repo ARGS`` and return stdout; raise GitError on failure."""
-    cmd = ["git", "-C", str(repo), *_ISOLATION, *args]
-    try:
-        done = subprocess.run(
-            cmd, input=input_text, capture_output=True, text=True, env=_ENV,
-            timeout=timeout_s, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitError(f"git {' '.join(args)} failed to run: {exc}") from exc
+    done = _run(repo, args, input_text, _ENV, timeout_s)
     if check and done.returncode != 0:
         raise GitError(f"git {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     return done.stdout
@@ -42,19 +45,17 @@ def git(repo: Path, *args: str, input_text: str | None = None, check: bool = Tru
 
 def git_ok(repo: Path, *args: str, input_text: str | None = None,
            standalone: bool = False, keep_output: bool = False) -> tuple[bool, str]:
-    """Run git without raising; return (succeeded, stderr or stdout).
+    """Run git without raising on its exit code; return (succeeded, stdout if kept, else stderr or stdout).
 
     ``standalone`` stops git from finding a repository above ``repo``, so a
     folder inside someone else's checkout is treated as a plain folder.
     """
-    cmd = ["git", "-C", str(repo), *_ISOLATION, *args]
     env = dict(_ENV)
     if standalone:
         env["GIT_CEILING_DIRECTORIES"] = str(Path(repo).resolve().parent)
     try:
-        done = subprocess.run(cmd, input=input_text, capture_output=True, text=True, env=env,
-                              timeout=300.0, check=False, errors="replace")
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        done = _run(repo, args, input_text, env, 300.0)
+    except GitError as exc:
         return False, str(exc)
     if keep_output and done.returncode == 0:
         return True, done.stdout

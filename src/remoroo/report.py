@@ -84,10 +84,10 @@ def build_report(folder: RunFolder) -> Report:
     for text, status in statuses.items():
         targets_by_metric.setdefault(status["metric"], []).append(text)
     rows = []
+    verified = _one(events, "verification") or {}
     for name in names:
         texts = targets_by_metric.get(name, [])
         met = [statuses[t]["met"] for t in texts]
-        verified = _one(events, "verification") or {}
         rows.append(MetricRow(
             baseline_spread=(base or {}).get("spread", {}).get(name),
             final_spread=(verified.get("spread") or {}).get(name), repeats=(base or {}).get("repeats", 1),

@@ -193,6 +193,12 @@ def _veto(session: Session, turn: int, cand: Candidate, verdict: AuditVerdict) -
     cand.verdict = Verdict(decision="VETOED", progress=False, reason=f"vetoed: {rules}: {reasons}")
 
 
+def vetoed_rules(history: list[StateSummary]) -> list[str]:
+    """The audit rules behind every VETOED candidate (read back from the reason ``_veto`` writes)."""
+    rules = {r.strip() for h in history if h.decision == "VETOED" for r in h.reason.split(":", 2)[1].split(",")}
+    return sorted(rules)
+
+
 def audit_change(session: Session, old: str, new: str, files: list[str]) -> AuditVerdict:
     """Audit the change between two commits of the workspace."""
     assert session.plan is not None

@@ -91,10 +91,7 @@ class Workspace:
 
     def fresh_checkout(self, dest: Path) -> Path:
         """A new git worktree of the original snapshot, ignored files included."""
-        git(self.root, "worktree", "add", "-q", "--detach", str(dest), self.base)
-        git(dest, "checkout", FULL_REF, "--", ".")
-        git(dest, "reset", "-q")
-        return dest
+        return self.candidate_checkout(dest, self.base)
 
     def candidate_checkout(self, dest: Path, commit: str) -> Path:
         """A new git worktree at ``commit``, with the snapshot's ignored files (data) restored."""

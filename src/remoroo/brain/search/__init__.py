@@ -95,10 +95,8 @@ class SearchBrain:
         goal = _goal(request)
         modules: dict[str, Module] = {}
         for view in request.context.files:
-            if view.content is None or not view.path.endswith(".py") or _TEST_FILE.search(view.path):
-                continue
-            if why_protected(view.path, request.plan):  # the audit would veto it: do not waste a candidate
-                continue
+            if view.content is None or not view.path.endswith(".py") or why_protected(view.path, request.plan):
+                continue  # tests, harnesses, data: the audit would veto it, so no candidate is wasted there
             module = parse(view.path, view.content)
             if module is not None:
                 modules[view.path] = module
