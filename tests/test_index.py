@@ -98,3 +98,98 @@ def test_a_function_six_levels_deep_is_in_the_slice(tmp_path: Path) -> None:
     with_frames = build_slice(tmp_path, neutral, 8000, frames=["zz/b/c/d/e/f/deep.py"])
     assert "zz/b/c/d/e/f/deep.py" in {v.path for v in with_frames.files if v.content is not None}
     assert "zz/b/c/d/e/f/deep.py" not in with_frames.omitted and with_frames.omitted  # the rest says what is left out
+
+
+POLYGLOT = {
+    "pyproject.toml": '[project]\nname = "tool"\n[project.scripts]\ntool = "tool.cli:main"\n',
+    "src/tool/__init__.py": "",
+    "src/tool/cli.py": "from .core import run\n\n\ndef main():\n    return run(3)\n",
+    "src/tool/core.py": "def run(n):\n    return helper(n)\n\n\ndef helper(n):\n    return n\n",
+    "web/package.json": '{"name": "web", "main": "src/index.ts", "bin": {"webtool": "bin/cli.js"}}',
+    "web/src/index.ts": (
+        "import { score } from './metrics';\nimport express from 'express';\n"
+        "export class Server<T> {\n  handle(req: T): number { return score(req) + this.tick(); }\n"
+        "  tick(): number { return 1; }\n}\n"
+        "interface Options { port: number }\nexport const start = async (o: Options) => new Server();\n"),
+    "web/src/metrics.ts": "export function score(x: unknown): number {\n  return latency(x);\n}\n"
+                          "function latency(x: unknown): number { return 2; }\n",
+    "web/bin/cli.js": "const lib = require('../lib/util');\nfunction main() { lib.run(); }\n"
+                      "if (require.main === module) { main(); }\n",
+    "web/lib/util.js": "function run() { return 1; }\nmodule.exports = { run };\n",
+    "web/src/metrics.test.ts": "import { score } from './metrics';\ntest('s', () => expect(score(1)).toBe(2));\n",
+    "web/package-lock.json": "{}",
+    "svc/go.mod": "module example.com/svc\n\ngo 1.22\n",
+    "svc/main.go": ('package main\n\nimport (\n\t"fmt"\n\t"example.com/svc/stats"\n)\n\n'
+                    "func main() { fmt.Println(stats.Mean([]float64{1, 2})) }\n"),
+    "svc/stats/stats.go": ("package stats\n\ntype Acc struct{ n int }\n\n"
+                           "func (a *Acc) Add(x float64) { a.n++ }\n\n"
+                           "func Mean(xs []float64) float64 { return sum(xs) / float64(len(xs)) }\n"),
+    "svc/stats/sum.go": "package stats\n\nfunc sum(xs []float64) float64 { return 0 }\n",
+    "svc/stats/stats_test.go": "package stats\n\nimport \"testing\"\n\nfunc TestMean(t *testing.T) { Mean(nil) }\n",
+    "build/gen.py": "x = 1\n", "dist/out.js": "var a;\n", "tool.egg-info/PKG-INFO": "x\n", "data/train.csv": "a,b\n",
+}
+
+
+def test_javascript_typescript_and_go_through_tree_sitter(tmp_path: Path) -> None:
+    write_files(tmp_path, POLYGLOT)
+    index = build_index(tmp_path)
+    for skipped in ("build/gen.py", "dist/out.js", "tool.egg-info/PKG-INFO", "data/train.csv",
+                    "web/package-lock.json"):
+        assert skipped not in index.files, skipped
+    ts = index.files["web/src/index.ts"]
+    assert ts.language == "typescript" and ts.imports == ["./metrics", "express"]
+    assert ts.resolved_imports == ["web/src/metrics.ts"]
+    kinds = {s.name: (s.kind, s.line) for s in ts.symbols}
+    assert kinds["Server"] == ("class", 3) and kinds["Server.handle"] == ("method", 4)
+    assert kinds["Options"][0] == "type" and kinds["start"][0] == "function"
+    handle = next(s for s in ts.symbols if s.name == "Server.handle")
+    assert handle.signature == "(req: T)" and handle.calls == ["score", "tick"]
+    assert handle.targets == ["web/src/metrics.ts:score", "web/src/index.ts:Server.tick"]
+    metrics = index.files["web/src/metrics.ts"]
+    assert next(s for s in metrics.symbols if s.name == "score").targets == ["web/src/metrics.ts:latency"]
+    js = index.files["web/bin/cli.js"]
+    assert js.language == "javascript" and js.imports == ["../lib/util"] and js.resolved_imports == ["web/lib/util.js"]
+    assert next(s for s in js.symbols if s.name == "main").targets == ["web/lib/util.js:run"]
+    go = index.files["svc/main.go"]
+    assert go.language == "go" and go.imports == ["fmt", "example.com/svc/stats"]
+    assert set(go.resolved_imports) == {"svc/stats/stats.go", "svc/stats/sum.go"}
+    assert next(s for s in go.symbols if s.name == "main").targets == ["svc/stats/stats.go:Mean"]
+    stats = {s.name: s for s in index.files["svc/stats/stats.go"].symbols}
+    assert stats["Acc"].kind == "type" and stats["Acc.Add"].kind == "method"
+    assert stats["Mean"].targets == ["svc/stats/sum.go:sum"]  # same package, another file
+    points = {(e.path, e.kind) for e in index.entry_points}
+    assert {("svc/main.go", "go_main"), ("svc/stats/stats_test.go", "test"), ("web/src/metrics.test.ts", "test"),
+            ("web/bin/cli.js", "script"), ("web/bin/cli.js", "package_json"), ("web/src/index.ts", "package_json"),
+            ("src/tool/cli.py", "console_script")} <= points
+    script = next(e for e in index.entry_points if e.kind == "console_script")
+    assert script.symbol == "main" and "[project.scripts] tool" in script.evidence
+    cli_main = next(s for s in index.files["src/tool/cli.py"].symbols if s.name == "main")
+    assert cli_main.targets == ["src/tool/core.py:run"]  # relative import inside a src/ layout
+
+
+def test_polyglot_diagram_nodes_are_real(tmp_path: Path) -> None:
+    write_files(tmp_path, POLYGLOT)
+    index = build_index(tmp_path)
+    diagram = system_diagram(index)
+    labels = re.findall(r'\["([^"]+)"\]', diagram)
+    for label in labels:
+        path, _, symbol = label.partition(":")
+        assert path in index.files, label
+        if symbol:
+            assert symbol in {s.name for s in index.files[path].symbols}, label
+    for expected in ("svc/main.go", "svc/stats/stats.go:Mean", "svc/stats/sum.go:sum", "web/src/metrics.ts:latency",
+                     "src/tool/core.py:helper"):
+        assert expected in labels, expected  # call paths are followed past the first hop
+
+
+def test_touched_but_unchanged_files_are_not_parsed_again(tmp_path: Path) -> None:
+    import os
+
+    write_files(tmp_path, POLYGLOT)
+    first = build_index(tmp_path)
+    target = tmp_path / "svc" / "main.go"
+    os.utime(target, ns=(1, 1))
+    again = build_index(tmp_path, first)
+    assert again.files["svc/main.go"].mtime_ns == 1 and again.files["svc/main.go"].symbols == first.files[
+        "svc/main.go"].symbols
+    assert again.files["web/src/index.ts"] is first.files["web/src/index.ts"]
