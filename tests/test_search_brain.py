@@ -147,30 +147,46 @@ def test_patch_answers_are_deterministic_and_skip_tried_candidates() -> None:
     assert not {p.rationale for p in second.proposals} & {p.rationale for p in first.proposals}
 
 
-def test_plan_sources_metrics_and_refuses_unsourced_ones() -> None:
-    views = [FileView(path=p, size=len(t), content=t) for p, t in FILES.items()]
-    plan = SearchBrain().respond(PlanRequest(goal=GoalView(text="g", spec="s", targets=["fib_10 == 55",
-                                                                                         "runtime_s < 1"]),
-                                             context=ContextSlice(files=views, budget_chars=10_000)))
+def _plan_request(tmp_path: Path, files: dict[str, str], targets: list[str]) -> PlanRequest:
+    """A plan request the way the engine builds it: the shown files plus the commands it discovered."""
+    from conftest import write_files
+
+    from remoroo.discovery import discover_commands
+    from remoroo.index import build_index
+
+    write_files(tmp_path, files)
+    views = [FileView(path=p, size=len(t), content=t) for p, t in files.items()]
+    return PlanRequest(goal=GoalView(text="g", spec="s", targets=targets),
+                       context=ContextSlice(files=views, budget_chars=10_000),
+                       candidates=discover_commands(tmp_path, build_index(tmp_path)))
+
+
+def test_plan_sources_metrics_and_refuses_unsourced_ones(tmp_path: Path) -> None:
+    plan = SearchBrain().respond(_plan_request(tmp_path / "a", FILES, ["fib_10 == 55", "runtime_s < 1"]))
     assert plan.plan is not None
     sources = {i.metric: i.source for i in plan.plan.instrumentation}
     assert sources == {"fib_10": "stdout", "runtime_s": "probe"}
     assert plan.plan.protected_paths == ["tests/test_fib.py"]
-    unsourced = SearchBrain().respond(PlanRequest(
-        goal=GoalView(text="g", spec="s", targets=["accuracy >= 0.9"]),
-        context=ContextSlice(files=views, budget_chars=10_000)))
+    assert "main.py: top-level script" in plan.plan.summary  # the evidence of the chosen command
+    unsourced = SearchBrain().respond(_plan_request(tmp_path / "b", FILES, ["accuracy >= 0.9"]))
     assert unsourced.give_up is not None and "accuracy" in unsourced.give_up
+    nothing = SearchBrain().respond(_plan_request(tmp_path / "c", {"lib.py": "X = 1\n"}, ["x == 1"]))
+    assert nothing.give_up is not None and "no command" in nothing.give_up
 
 
 @pytest.mark.parametrize(("files", "expected"), [
-    ({"app/cli.py": "if __name__ == '__main__':\n    print('x')\n"}, "python3 app/cli.py"),
-    ({"README.md": "Run it:\n\n```\npython3 bench.py --fast\n```\n", "bench.py": "print('score=1')\n"},
-     "python3 bench.py --fast"),
+    ({"app/cli.py": "if __name__ == '__main__':\n    print('score=1')\n"}, "python3 app/cli.py"),
+    ({"README.md": "Run it:\n\n```\npython3 bench.py --fast\n```\n", "bench.py": "print('score=1')\n",
+      "other.py": "if __name__ == '__main__':\n    print('hello')\n"}, "python3 bench.py --fast"),
+    ({"Makefile": "bench:\n\tpython3 tools/b.py\n", "tools/b.py": "print('score=2')\n",
+      "lib.py": "X = 1\n"}, "make bench"),
 ])
-def test_command_discovery(files: dict[str, str], expected: str) -> None:
-    views = [FileView(path=p, size=len(t), content=t) for p, t in files.items()]
-    found = command_candidates(views, ["score"])
+def test_the_brain_chooses_among_the_engines_candidates(tmp_path: Path, files: dict[str, str],
+                                                        expected: str) -> None:
+    request = _plan_request(tmp_path, files, ["score >= 1"])
+    found = command_candidates(request.context.files, ["score"], request.candidates)
     assert found[0].run == expected and found[0].evidence
+    assert command_candidates(request.context.files, ["score"], []) == []  # nothing but what it was sent
 
 
 def test_service_answer_off_by_a_constant(tmp_path: Path) -> None:

@@ -1,22 +1,28 @@
 """The context slice: what the brain is shown of the repository, within a budget.
 
-Files are ranked by affinity with the goal (metric names and goal words in
-the path or content) and by kind (source before data), then packed until the
-character budget is spent. What does not fit is listed in ``omitted`` so the
-brain knows it exists.
+Files are ranked by witness stack frames, metric-named symbols, the plan's
+focus, reachability from the measured commands (all from the repo index),
+goal words in the path, and kind (source before data), then packed until the
+character budget is spent. What does not fit is listed in ``omitted``, with
+an outline of its symbols while the budget lasts, so the brain knows it
+exists and can ask for it (hydration).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from pathlib import Path
 
 from remoroo.brain.protocol import ContextSlice, FileView
 from remoroo.goal import Goal
+from remoroo.index import RepoIndex
+from remoroo.plan import Plan
 from remoroo.workspace import is_skipped_dir
 
 MAX_FILE_CHARS = 40_000
+MAX_OUTLINE = 40
 _SOURCE = {".py", ".js", ".ts", ".go", ".rs", ".c", ".h", ".cpp", ".java", ".rb", ".sh", ".toml",
            ".cfg", ".ini", ".json", ".yaml", ".yml", ".md", ".txt", ".mk"}
 
@@ -30,20 +36,25 @@ def list_files(root: Path) -> list[Path]:
     return files
 
 
-def build_slice(root: Path, goal: Goal, budget_chars: int, entries: list[str] | None = None,
-                frames: list[str] | None = None) -> ContextSlice:
-    """Rank every file, then pack contents into the budget.
+def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | None = None,
+                entries: list[str] | None = None, frames: list[str] | None = None,
+                focus: list[str] | None = None) -> ContextSlice:
+    """Rank every file, then pack contents into the budget, then outlines of what did not fit.
 
     Evidence, strongest first: files in a failure witness's stack (``frames``), files whose
-    symbols are named after a goal metric, files reachable by imports from the measured
-    commands' entry files (``entries``), then names and kinds of files.
+    symbols are named after a goal metric, files the plan means to change (``focus``), files
+    reachable by imports from the measured commands' entry files (``entries``), then names and
+    kinds of files. A file left out keeps an outline of its symbols while the budget lasts, so the
+    brain can name what to hydrate.
     """
     from remoroo.index import build_index
 
+    index = index if index is not None else build_index(root)
     words = _goal_words(goal)
-    index = build_index(root)
     reachable = _reachable(index, entries or [])
     metric_words = {m.lower() for m in goal.metric_names}
+    strong = set(frames or [])
+    planned = set(focus or [])
     scored: list[tuple[float, str, Path]] = []
     for path in list_files(root):
         rel = path.relative_to(root).as_posix()
@@ -51,12 +62,13 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, entries: list[str] | 
         if score > 0:
             entry = index.files.get(rel)
             symbols = " ".join(s.name.lower() for s in entry.symbols) if entry else ""
-            score += 50.0 if rel in (frames or []) else 0.0
+            score += 50.0 if rel in strong else 0.0
             score += sum(20.0 for m in metric_words if m in symbols)
+            score += 15.0 if rel in planned else 0.0
             score += 10.0 if rel in reachable else 0.0
         scored.append((score, rel, path))
     scored.sort(key=lambda item: (-item[0], item[1]))
-    views: list[FileView] = []
+    views: dict[str, FileView] = {}
     omitted: list[str] = []
     spent = 0
     for score, rel, path in scored:
@@ -64,20 +76,25 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, entries: list[str] | 
         text = _read_text(path) if score > 0 else None
         if text is not None and spent + len(text) <= budget_chars:
             spent += len(text)
-            views.append(FileView(path=rel, size=size, content=text))
+            views[rel] = FileView(path=rel, size=size, content=text)
         else:
             omitted.append(rel)
-            views.append(FileView(path=rel, size=size))
-    views.sort(key=lambda v: v.path)
-    return ContextSlice(files=views, omitted=sorted(omitted), budget_chars=budget_chars)
+            views[rel] = FileView(path=rel, size=size)
+    for score, rel, _ in scored:  # outlines of the best files left out, while the budget lasts
+        entry = index.files.get(rel)
+        if score <= 0 or views[rel].content is not None or entry is None:
+            continue
+        outline = [f"{s.line}-{s.end_line} {s.kind} {s.name}{s.signature}" for s in entry.symbols
+                   if s.kind != "module"][:MAX_OUTLINE]
+        cost = sum(len(line) + 1 for line in outline)
+        if outline and spent + cost <= budget_chars:
+            spent += cost
+            views[rel].outline = outline
+    return ContextSlice(files=[views[k] for k in sorted(views)], omitted=sorted(omitted), budget_chars=budget_chars)
 
 
-def _reachable(index: object, entries: list[str]) -> set[str]:
-    """Files reachable from ``entries`` through imports, resolved with the index's module map."""
-    from remoroo.index import RepoIndex
-
-    assert isinstance(index, RepoIndex)
-    modules = index.module_map()
+def _reachable(index: RepoIndex, entries: list[str]) -> set[str]:
+    """Files reachable from ``entries`` through the index's resolved imports."""
     seen: set[str] = set()
     todo = [e for e in entries if e in index.files]
     while todo:
@@ -85,11 +102,24 @@ def _reachable(index: object, entries: list[str]) -> set[str]:
         if path in seen:
             continue
         seen.add(path)
-        for name in index.files[path].imports:
-            target = modules.get(name.lstrip("."))
-            if target and target not in seen:
-                todo.append(target)
+        todo += [t for t in index.files[path].resolved_imports if t not in seen]
     return seen
+
+
+def plan_entries(plan: Plan, index: RepoIndex) -> list[str]:
+    """Repository files named on the plan's command lines (``python3 -m pkg.mod`` too): where reachability
+    starts."""
+    modules = index.module_map()
+    found: dict[str, None] = {}
+    for command in plan.commands:
+        tokens = command.run.split()
+        for i, token in enumerate(tokens):
+            rel = posixpath.normpath(posixpath.join(command.cwd, token))
+            if rel in index.files:
+                found.setdefault(rel)
+            elif i and tokens[i - 1] == "-m" and token in modules:
+                found.setdefault(modules[token])
+    return list(found)
 
 
 def _goal_words(goal: Goal) -> set[str]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from remoroo.brain.protocol import ContextSlice, FileView, PlanRequest
+from remoroo.brain.protocol import CommandCandidate, ContextSlice, FileView, PlanRequest
 from remoroo.context import build_slice
+from remoroo.discovery import discover_commands
 from remoroo.errors import PlanRejected
 from remoroo.hydration import ask
 from remoroo.plan import Plan, validate_plan
@@ -18,14 +19,16 @@ def make_plan(session: Session, replan: int, reason: str | None, feedback: list[
     for attempt in range(1, session.config.max_plan_attempts + 1):
         if session.budget.time_exhausted():
             return Ending("FAIL", "time budget used up while planning")
-        context = build_slice(session.work_root, original, session.config.context_budget_chars)
+        index = session.repo_index()
+        context = build_slice(session.work_root, original, session.config.context_budget_chars, index)
+        candidates = discover_commands(session.work_root, index)
 
         def build(hydrated: list[FileView], notes: list[str], feedback: list[str] = feedback,
-                  context: ContextSlice = context) -> PlanRequest:
+                  context: ContextSlice = context, candidates: list[CommandCandidate] = candidates) -> PlanRequest:
             return PlanRequest(
                 goal=session.goal_view(), context=context, history=session.history, feedback=feedback + notes,
                 replan=replan, replan_reason=reason, previous_plan=session.plan, observations=observations or {},
-                command_timeout_s=session.config.command_timeout_s, hydrated=hydrated,
+                command_timeout_s=session.config.command_timeout_s, hydrated=hydrated, candidates=candidates,
             )
 
         response = ask(session, build, session.brain.plan, "plan")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from remoroo.brain.protocol import FileView, InstrumentRequest, StateSummary
-from remoroo.context import build_slice
+from remoroo.context import build_slice, plan_entries
 from remoroo.errors import PatchRejected
 from remoroo.goal import is_number
 from remoroo.hydration import ask
@@ -103,9 +103,11 @@ def instrument(session: Session, unsourced: Unsourced) -> Ending | bool:
     plan = session.plan
 
     def build(hydrated: list[FileView], notes: list[str]) -> InstrumentRequest:
+        index = session.repo_index()
         return InstrumentRequest(
             goal=session.goal_view(), plan=plan, missing=unsourced.missing, observations=dict(session.log_tails),
-            context=build_slice(session.work_root, session.goal, session.config.context_budget_chars),
+            context=build_slice(session.work_root, session.goal, session.config.context_budget_chars,
+                                index, entries=plan_entries(plan, index)),
             history=session.history, feedback=notes, hydrated=hydrated)
 
     response = ask(session, build, session.brain.instrument, "instrument")

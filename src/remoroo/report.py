@@ -126,7 +126,7 @@ def _one(events: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
 
 def _evidence(folder: RunFolder) -> dict[str, str]:
     names = ["run.json", "events.ndjson", "plan.json", "final_patch.diff", "instrumentation.diff", "turns/",
-             "audit/", "brain/", "verify-logs/"]
+             "audit/", "brain/", "verify-logs/", "system_diagram.md", "repo_index.json"]
     return {n: n for n in names if (folder.root / n.rstrip("/")).exists()}
 
 

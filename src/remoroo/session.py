@@ -11,6 +11,7 @@ from remoroo.budget import Budget
 from remoroo.config import RunConfig
 from remoroo.decide import Noise, Outcome
 from remoroo.goal import Goal, Scalar
+from remoroo.index import RepoIndex
 from remoroo.ledger import RunFolder
 from remoroo.measure import Environment, Measurement
 from remoroo.plan import Plan, required_metrics
@@ -60,6 +61,34 @@ class Session:
     harness_text: str | None = None
     repeats: int = 1
     witnesses: list[Witness] = field(default_factory=list)
+    index: RepoIndex | None = None
+    diagram_sha: str = ""
+
+    def repo_index(self) -> RepoIndex:
+        """The work tree's index, refreshed incrementally (kept in the run folder).
+
+        The run's ``system_diagram.md`` is regenerated from it whenever the code changed, never
+        written by a brain. The first refresh starts from ``REPO/.remoroo/repo_index.json`` when
+        ``remoroo index`` made one: files with the same content are not parsed again.
+        """
+        import hashlib
+
+        from remoroo.index import load_index, refresh, system_diagram
+
+        previous = self.index or load_index(self.folder.root / "repo_index.json") or load_index(
+            self.config.repo / ".remoroo" / "repo_index.json")
+        index, reparsed = refresh(self.work_root, self.folder.root / "repo_index.json", previous)
+        self.index = index
+        if not reparsed and self.diagram_sha:
+            return index
+        text = system_diagram(index)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if digest != self.diagram_sha:
+            (self.folder.root / "system_diagram.md").write_text(text, encoding="utf-8")
+            self.folder.append("diagram", file="system_diagram.md", sha256=digest[:16], reparsed=reparsed,
+                               regenerated=bool(self.diagram_sha))
+            self.diagram_sha = digest
+        return index
 
     def witness(self, measurement: Measurement, turn: int, tree: Path | None = None) -> None:
         """Collect and write the witnesses of a measured state; they go to the brain on the next call."""

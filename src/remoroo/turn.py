@@ -15,7 +15,7 @@ from pathlib import Path
 from remoroo.audit import AuditContext, AuditVerdict, audit, check_preserved, churn_only
 from remoroo.audit.paths import why_protected
 from remoroo.brain.protocol import FileView, PatchRequest, StateSummary
-from remoroo.context import build_slice, list_files
+from remoroo.context import build_slice, list_files, plan_entries
 from remoroo.decide import Verdict, is_timing, judge_candidate, score
 from remoroo.errors import PatchRejected
 from remoroo.executor import LocalExecutor
@@ -79,26 +79,22 @@ def run_turn(session: Session, turn: int) -> TurnResult | GaveUp:
         session.kept_metrics = dict(chosen.measurement.metrics) if chosen.measurement else {}
         session.kept_runs = bool(chosen.measurement and chosen.measurement.code_runs)
     session.workspace.reset(session.kept_commit)
+    if chosen.verdict.decision == "KEPT":
+        session.repo_index()  # the kept code changed: re-index it and regenerate the run's diagram
     _record_turn(session, turn, chosen, len(candidates), time.perf_counter() - started)
     ran_ok = any(c.measurement is not None and c.measurement.code_runs for c in candidates)
     return TurnResult(verdict=chosen.verdict, ran_ok=ran_ok)
 
 
-def plan_entries(plan: object) -> list[str]:
-    """Files named on the plan's command lines: where reachability starts."""
-    from remoroo.plan import Plan
-
-    assert isinstance(plan, Plan)
-    return [token for c in plan.commands for token in c.run.split() if token.endswith(".py")]
-
-
 def _request(session: Session, turn: int, feedback: list[str], hydrated: list[FileView]) -> PatchRequest:
     assert session.plan is not None
+    index = session.repo_index()
     return PatchRequest(
         goal=session.goal_view(), turn=turn, replan=session.replans, plan=session.plan,
         context=build_slice(session.work_root, session.goal, session.config.context_budget_chars,
-                            entries=plan_entries(session.plan),
-                            frames=[f.file for w in session.witnesses for f in w.stack]),
+                            index, entries=plan_entries(session.plan, index),
+                            frames=[f.file for w in session.witnesses for f in w.stack],
+                            focus=[f for intent in session.plan.patch_intents for f in intent.files]),
         history=session.history, log_tails=session.log_tails, feedback=feedback,
         max_candidates=session.config.batch_size, hydrated=hydrated, witnesses=session.witnesses,
     )

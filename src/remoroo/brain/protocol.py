@@ -54,12 +54,29 @@ class FileView(BaseModel):
     path: str
     size: int
     content: str | None = Field(default=None, description="None when left out of the budget.")
+    outline: list[str] = Field(default_factory=list, description=(
+        "For a file left out: its symbols as `start-end kind name(signature)`, from the repo index."))
 
 
 class ContextSlice(BaseModel):
     files: list[FileView]
     omitted: list[str] = Field(default_factory=list, description="Paths whose content was left out.")
     budget_chars: int
+
+
+class CommandCandidate(BaseModel):
+    """A command the engine found in the repository, with where it found it. The brain chooses; the
+    engine runs only what the validated plan names."""
+
+    run: str = Field(description="Shell command line, as it would appear in a plan command.")
+    cwd: str = Field(default=".", description="Folder relative to the repository root.")
+    source: Literal["readme", "makefile", "console_script", "main_guard", "main_module", "script", "tests",
+                    "package_json", "go"]
+    evidence: str = Field(description="Where it was found: `file:line: why`.")
+    entry: str | None = Field(default=None, description="The repository file the command starts from.")
+    service: str | None = Field(default=None, description="A server to start first (with `{port}`), as the "
+                                                          "README shows it.")
+    service_entry: str | None = None
 
 
 class Hydration(BaseModel):
@@ -102,6 +119,9 @@ class PlanRequest(_Request):
     command_timeout_s: float = Field(default=60.0, gt=0, description="The timeout to give each planned command.")
     observations: dict[str, str] = Field(
         default_factory=dict, description="Log tails of a preflight run of the previous plan, by stream.")
+    candidates: list[CommandCandidate] = Field(
+        default_factory=list, description="Commands found in the repository (README, Makefile, pyproject "
+                                          "scripts, __main__ modules, test runners), each with its evidence.")
 
 
 class PatchRequest(_Request):

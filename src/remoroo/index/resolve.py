@@ -22,6 +22,7 @@ from remoroo.index.model import EntryPoint, FileEntry, RepoIndex
 _JS_SUFFIXES = ("", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", "/index.js", "/index.ts", "/index.tsx")
 _GO_MODULE = re.compile(r"^module\s+(\S+)", re.M)
 _DEFINING = ("function", "class", "type", "method")
+SCRIPT_NAMES = ("main.py", "run.py", "train.py", "bench.py", "benchmark.py", "evaluate.py", "eval.py")
 
 
 def resolve(index: RepoIndex, root: Path) -> None:
@@ -154,6 +155,9 @@ def _entry_points(index: RepoIndex, root: Path, modules: dict[str, str]) -> list
             found.append(EntryPoint(path=path, kind="test", evidence=f"{path}: test file"))
         else:
             found.append(EntryPoint(path=path, kind="script", evidence=f"{path}: script entry"))
+    marked = {e.path for e in found}
+    for path in sorted(p for p in index.files if "/" not in p and p in SCRIPT_NAMES and p not in marked):
+        found.append(EntryPoint(path=path, kind="script", evidence=f"{path}: top-level script"))
     found += _console_scripts(index, root, modules)
     found += _package_json(index, root)
     return found

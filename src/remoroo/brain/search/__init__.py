@@ -59,10 +59,10 @@ class SearchBrain:
         goal = _goal(request)
         metrics = required_metrics(goal)
         views = request.context.files
-        candidates = command_candidates(views, metrics)
+        candidates = command_candidates(views, metrics, request.candidates)
         if not candidates:
-            return PlanResponse(give_up="no entry point found in the shown files (no __main__ module, "
-                                        "top-level script or README command)")
+            return PlanResponse(give_up="the engine found no command to run (no README command, Makefile target, "
+                                        "console script, __main__ module or top-level script)")
         missing: dict[str, str] = {}
         for cand in candidates:
             found = {m: source_metric(m, cand, views, request.observations, "main") for m in metrics}
@@ -141,9 +141,9 @@ class SearchBrain:
 
 
 def _commands(cand, timeout_s: float, tests: bool = False) -> list[Command]:  # noqa: ANN001
-    commands = [Command(name="main", run=cand.run, timeout_s=timeout_s)]
+    commands = [Command(name="main", run=cand.run, cwd=cand.cwd, timeout_s=timeout_s)]
     if cand.service:
-        commands.insert(0, Command(name="server", role="service", run=cand.service, timeout_s=timeout_s,
+        commands.insert(0, Command(name="server", role="service", run=cand.service, cwd=cand.cwd, timeout_s=timeout_s,
                                    ready=Readiness(kind="tcp", port="{port}", timeout_s=min(30.0, timeout_s))))
     if tests:  # the project's test suite, reported as JUnit XML for the tests_* probes
         commands.append(Command(name="tests", run=TEST_COMMAND, timeout_s=timeout_s))

@@ -1,8 +1,8 @@
-"""Plan without a model: pick a command and locate each metric, from the shown files only.
+"""Plan without a model: pick a command and locate each metric, from the request only.
 
-Command candidates come from ``if __name__ == "__main__"`` modules, README
-code blocks and Makefile targets, each with its evidence; the one whose code
-mentions the goal's metrics most wins. Each metric is sourced from, in
+The engine sends the command candidates it found (README, Makefile,
+pyproject scripts, ``__main__`` modules...), each with its evidence; the one
+whose reachable code mentions the goal's metrics most wins. Each metric is sourced from, in
 order: an engine probe, ``remoroo.emit`` calls, a JSON file the code writes
 with that key, a printed ``NAME=value`` pattern in the code, or the same
 pattern seen in the observations of a preflight run.
@@ -14,52 +14,29 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from remoroo.brain.protocol import FileView
+from remoroo.brain.protocol import CommandCandidate, FileView
 from remoroo.plan import FILE_PROBES, PROBE_ALIASES, PROBES, Instrument
 
 NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|True|False|true|false|nan|inf)"
 JUNIT_PATH = ".remoroo-junit.xml"
 TEST_COMMAND = f"python3 -m pytest -q -p no:cacheprovider --junitxml={JUNIT_PATH}"
-_README_CMD = re.compile(r"^\s*(?:\$\s*)?((?:python3?|make|pytest|\./)\S*(?:\s+\S+)*)\s*$")
-_MAIN_GUARD = re.compile(r"""if\s+__name__\s*==\s*['"]__main__['"]\s*:""")
 _IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
 
 
 @dataclass
-class CommandCandidate:
+class Ranked:
+    """An engine-found command candidate with the files it reaches and how well they fit the goal."""
+
     run: str
+    cwd: str
     evidence: str
     entry: str | None
+    service: str | None = None
     score: float = 0.0
     files: list[str] = field(default_factory=list)
-    service: str | None = None
-    service_entry: str | None = None
 
 
 _SERVER = re.compile(r"serve_forever|HTTPServer|socketserver|uvicorn\.run|\bapp\.run\(|asyncio\.start_server")
-_PORT_ARG = re.compile(r"(--port[= ])\d{2,5}\b")
-_PORT_URL = re.compile(r"((?:localhost|127\.0\.0\.1):)\d{2,5}\b")
-
-
-def with_port_placeholder(run: str) -> str | None:
-    """``run`` with its literal port replaced by ``{port}``, or None if it names no port."""
-    replaced = _PORT_URL.sub(r"\1{port}", _PORT_ARG.sub(r"\1{port}", run))
-    return replaced if replaced != run else None
-
-
-def _service_candidates(readme: str, text: str, files: dict[str, str]) -> list[CommandCandidate]:
-    """README lines that start a server (backgrounded with '&' or a server module) followed by a client."""
-    found: list[CommandCandidate] = []
-    commands = _readme_commands(text)
-    for (line, first), (_, second) in zip(commands, commands[1:], strict=False):
-        server_run = first.rstrip("& ").strip()
-        entry = _entry_of(server_run, files)
-        is_server = first.rstrip().endswith("&") or (entry is not None and bool(_SERVER.search(files[entry])))
-        service, client = with_port_placeholder(server_run), with_port_placeholder(second)
-        if is_server and service and client:
-            found.append(CommandCandidate(client, f"{readme}:{line}: README server and client",
-                                          _entry_of(client, files), service=service, service_entry=entry))
-    return found
 
 
 def reachable(entry: str, files: dict[str, str]) -> list[str]:
@@ -89,61 +66,30 @@ def _module_name(path: str) -> str:
     return ".".join(parts)
 
 
-def command_candidates(views: list[FileView], metrics: list[str]) -> list[CommandCandidate]:
+def command_candidates(views: list[FileView], metrics: list[str], given: list[CommandCandidate]) -> list[Ranked]:
+    """The engine's candidates, ranked: the metrics named in the code each one reaches, README first."""
     files = {v.path: v.content for v in views if v.content is not None}
-    found: dict[str, CommandCandidate] = {}
-    for path, text in files.items():
-        name = PurePosixPath(path).name
-        if path.endswith(".py") and _MAIN_GUARD.search(text) and not name.startswith(("test_", "setup")):
-            found.setdefault(f"python3 {path}", CommandCandidate(f"python3 {path}", f"{path}: __main__ guard", path))
-        if path.endswith(".py") and "/" not in path and name in ("main.py", "run.py", "train.py", "bench.py"):
-            found.setdefault(f"python3 {path}", CommandCandidate(f"python3 {path}", f"{path}: top-level script", path))
-        if name.lower().startswith("readme"):
-            pairs = _service_candidates(path, text, files)
-            for cand in pairs:
-                found.setdefault(f"{cand.service} ; {cand.run}", cand)
-            clients = {c.run for c in pairs}
-            for lineno, run in _readme_commands(text):
-                entry = _entry_of(run, files)
-                if not run.rstrip().endswith("&") and with_port_placeholder(run) not in clients:
-                    found.setdefault(run, CommandCandidate(run, f"{path}:{lineno}: README code block", entry))
-    for cand in found.values():
-        cand.files = reachable(cand.entry, files) if cand.entry else []
+    ranked: list[Ranked] = []
+    for cand in given:
+        if cand.source == "tests":
+            continue  # the suite is added beside the main command when a tests_* metric asks for it
+        item = Ranked(run=cand.run, cwd=cand.cwd, evidence=cand.evidence, entry=cand.entry, service=cand.service)
+        item.files = reachable(cand.entry, files) if cand.entry else []
         if cand.service_entry:
-            cand.files += [f for f in reachable(cand.service_entry, files) if f not in cand.files]
-        text = "\n".join(files[f] for f in cand.files)
-        cand.score = sum(3.0 for m in metrics if m in text) + (1.0 if "README" in cand.evidence else 0.0)
+            item.files += [f for f in reachable(cand.service_entry, files) if f not in item.files]
+        text = "\n".join(files[f] for f in item.files)
+        item.score = sum(3.0 for m in metrics if m in text) + (1.0 if cand.source == "readme" else 0.0)
         if cand.entry and _SERVER.search(files.get(cand.entry, "")) and not cand.service:
-            cand.score -= 10.0  # a server alone never finishes
+            item.score -= 10.0  # a server alone never finishes
         if cand.service:
-            cand.score += 2.0  # measured the way the README says: against the running service
-    return sorted(found.values(), key=lambda c: (-c.score, c.run))
+            item.score += 2.0  # measured the way the README says: against the running service
+        if not item.files:
+            item.score -= 1.0  # nothing shown that it runs: make targets and the like come after code we can see
+        ranked.append(item)
+    return sorted(ranked, key=lambda c: (-c.score, c.run))
 
 
-def _readme_commands(text: str) -> list[tuple[int, str]]:
-    commands: list[tuple[int, str]] = []
-    fenced = False
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if line.strip().startswith("```"):
-            fenced = not fenced
-            continue
-        inline = re.findall(r"`((?:python3?|make)\s[^`]+)`", line)
-        if fenced:
-            match = _README_CMD.match(line)
-            if match:
-                commands.append((lineno, match.group(1).strip()))
-        commands += [(lineno, c.strip()) for c in inline]
-    return commands
-
-
-def _entry_of(run: str, files: dict[str, str]) -> str | None:
-    for token in run.split()[1:]:
-        if token in files:
-            return token
-    return None
-
-
-def source_metric(metric: str, command: CommandCandidate, views: list[FileView],
+def source_metric(metric: str, command: Ranked, views: list[FileView],
                observations: dict[str, str], command_name: str) -> Instrument | None:
     """Where ``metric`` comes from, or None when the shown files do not say."""
     probe = PROBE_ALIASES.get(metric, metric)

@@ -1,0 +1,50 @@
+"""Grounding during a run: the run keeps its own index and diagram, the brain is sent the discovered
+commands, and the diagram follows the code while edits to diagrams never count as progress."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import FIB_PLAN, cli, edit, latest_run
+
+from remoroo.index import load_index
+
+FIX_WITH_HELPER = edit("fib.py", "def fib(n):\n    a, b = 0, 1\n    for _ in range(n - 1):\n",
+                       "def steps(n):\n    return n\n\n\ndef fib(n):\n    a, b = 0, 1\n    for _ in range(steps(n)):\n")
+
+
+def events(run_dir: Path, name: str) -> list[dict]:
+    lines = (run_dir / "events.ndjson").read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e["event"] == name]
+
+
+def test_diagram_is_regenerated_when_the_kept_code_changes(fib_repo: Path, script) -> None:
+    brain = script([FIB_PLAN], [FIX_WITH_HELPER])
+    done = cli("run", str(fib_repo), "--goal", "fix fib", "--metrics", "fib_10 == 55",
+               "--brain", f"scripted:{brain}", "--max-turns", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = latest_run(fib_repo)
+    diagrams = events(run_dir, "diagram")
+    assert len(diagrams) >= 2 and not diagrams[0]["regenerated"] and diagrams[-1]["regenerated"]
+    assert diagrams[-1]["reparsed"] >= 1 and diagrams[0]["sha256"] != diagrams[-1]["sha256"]
+    final = (run_dir / "system_diagram.md").read_text()
+    assert '"fib.py:steps"' in final and '(["main.py"])' in final  # the new call path, from the index
+    index = load_index(run_dir / "repo_index.json")
+    assert index is not None and "steps" in {s.name for s in index.files["fib.py"].symbols}
+    assert not (fib_repo / "system_diagram.md").exists()  # the user's repository is not written to
+    transcript = sorted((run_dir / "brain").glob("*plan*"))
+    sent = "".join(p.read_text() for p in transcript)
+    assert '"candidates"' in sent and "main.py: top-level script" in sent  # discovery reached the brain
+
+
+def test_editing_the_diagram_never_counts_as_progress(fib_repo: Path, script) -> None:
+    diagram = {"edits": [{"path": "system_diagram.md", "search": "", "replace": "graph LR\n  fib --> fixed\n"}]}
+    docs = edit("README.md", "# fib\n", "# fib\n\nSee system_diagram.md.\n")
+    brain = script([FIB_PLAN], [diagram, docs, diagram, docs, diagram, docs, diagram, docs])
+    done = cli("run", str(fib_repo), "--goal", "fix fib", "--metrics", "fib_10 == 55",
+               "--brain", f"scripted:{brain}", "--max-turns", "8")
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads((latest_run(fib_repo) / "final_report.json").read_text())
+    assert "stagnation" in report["reason"]
+    assert report["turns"] and all(t["decision"] != "KEPT" for t in report["turns"])
