@@ -61,6 +61,33 @@ def test_instrumentation_that_cannot_produce_the_metric(root: Path) -> None:
     assert any("not a valid regex" in d for d in defects)
 
 
+@pytest.mark.parametrize(("inst", "defect"), [
+    ({"metric": "accuracy", "source": "probe", "probe": "runtime_s"},
+     "probe 'runtime_s' measures a duration, which cannot produce 'accuracy'"),
+    ({"metric": "latency_ms", "source": "probe", "probe": "peak_memory_mb"},
+     "probe 'peak_memory_mb' measures memory, which cannot produce 'latency_ms' (it names a duration); "
+     "report it from the code (stdout, json_artifact or emit) or use probe 'runtime_s'"),
+    ({"metric": "fib_10", "source": "probe", "probe": "exit_code"}, "measures an exit status, which cannot produce"),
+    ({"metric": "fib_10", "source": "stdout", "command": "main", "pattern": "([0-9]+)"},
+     "has no label, so it would read any number the command prints"),
+    ({"metric": "fib_10", "source": "stdout", "command": "main", "pattern": r"\s+(\d+)"}, "has no label"),
+])
+def test_a_source_that_cannot_produce_the_metric(root: Path, inst: dict, defect: str) -> None:
+    defects = check(root, dict(FIB_PLAN, instrumentation=[inst]), f"{inst['metric']} >= 0")
+    assert len(defects) == 1 and defect in defects[0], defects
+
+
+@pytest.mark.parametrize("inst", [
+    {"metric": "training_time", "source": "probe", "probe": "runtime_s"},
+    {"metric": "peak_rss_mb", "source": "probe", "probe": "peak_memory_mb"},
+    {"metric": "runtime", "source": "probe", "probe": "runtime_s"},
+    {"metric": "fib_10", "source": "stdout", "command": "main", "pattern": r"^(\d+)$"},
+    {"metric": "fib_10", "source": "stdout", "command": "main", "pattern": r"fib\(10\)\s*=\s*(\d+)"},
+])
+def test_sources_that_can_produce_the_metric(root: Path, inst: dict) -> None:
+    assert check(root, dict(FIB_PLAN, instrumentation=[inst]), f"{inst['metric']} >= 0") == []
+
+
 def test_paths_outside_the_repo(root: Path) -> None:
     plan = dict(FIB_PLAN, patch_intents=[{"description": "x", "files": ["../etc/passwd"]}],
                 commands=[{"name": "main", "run": "python3 main.py", "cwd": "/tmp"}])

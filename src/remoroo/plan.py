@@ -24,6 +24,13 @@ PROBES = ("runtime_s", "exit_code", "code_runs", "peak_memory_mb", "tests_passed
 FILE_PROBES = ("tests_passed", "tests_failed", "tests_pass", "coverage")  # read from a report file the command writes
 PROBE_ALIASES = {"all_tests_pass": "tests_pass", "tests_passed_all": "tests_pass", "peak_memory": "peak_memory_mb",
                  "runtime": "runtime_s", "memory_mb": "peak_memory_mb"}
+_PROBE_KIND = {"runtime_s": "a duration", "peak_memory_mb": "memory", "exit_code": "an exit status",
+               "code_runs": "an exit status", "deterministic": "output stability", "tests_passed": "test results",
+               "tests_failed": "test results", "tests_pass": "test results", "coverage": "line coverage"}
+_METRIC_KIND = (("a duration", re.compile(r"time|latency|duration|runtime|elapsed|seconds|_(s|ms|us|ns|sec)$", re.I)),
+                ("memory", re.compile(r"mem|rss|heap|_(mb|gb|kb|mib|gib|bytes)$", re.I)),
+                ("a computed value", re.compile(r"acc|f1|precision|recall|auc|loss|error|score|bleu|rouge|"
+                                                r"perplexity|mse|mae|rmse|reward|answer|result|fib", re.I)))
 _IDENT = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 _LOCAL_URL = re.compile(r"^http://(127\.0\.0\.1|localhost)(:[^/]+)?(/.*)?$")
 _FILE_EXTS = {".py", ".sh", ".js", ".mjs", ".ts", ".rb", ".pl", ".json", ".toml", ".yaml",
@@ -240,6 +247,8 @@ def _instrument_defects(plan: Plan, goal: Goal, root: Path) -> list[str]:
             defects.append(f"{where} names command {inst.command!r}, which the plan does not have")
         if inst.source == "probe" and inst.probe is None:
             defects.append(f"{where}: source 'probe' needs probe, one of {', '.join(PROBES)}")
+        elif inst.source == "probe" and inst.probe is not None:
+            defects += _probe_mismatch(where, inst.metric, inst.probe)
         if inst.source == "probe" and inst.probe in FILE_PROBES and not (inst.path and _inside(inst.path)):
             kind = "coverage JSON (coverage json -o PATH)" if inst.probe == "coverage" else \
                 "JUnit XML (pytest --junitxml=PATH)"
@@ -265,6 +274,25 @@ def _pattern_defects(where: str, inst: Instrument) -> list[str]:
         return [f"{where}: pattern {inst.pattern!r} is not a valid regex ({exc})"]
     if compiled.groups < 1:
         return [f"{where}: pattern {inst.pattern!r} needs a capture group around the value"]
+    literal = re.sub(r"\\.|\[[^\]]*\]|\(\?[:P<=!][^)]*|[()?*+{}|^$.\d,]", "", inst.pattern)
+    whole_line = inst.pattern.startswith("^") and inst.pattern.endswith("$")  # the line is the value
+    if not whole_line and not re.search(r"[A-Za-z]", literal):
+        return [f"{where}: pattern {inst.pattern!r} has no label, so it would read any number the command prints; "
+                f"anchor it on the text before the value, e.g. '{inst.metric}=([0-9.]+)'"]
+    return []
+
+
+def _probe_mismatch(where: str, metric: str, probe: str) -> list[str]:
+    """A probe measures one quantity; a metric that plainly names another cannot come from it."""
+    if PROBE_ALIASES.get(metric, metric) == probe:
+        return []
+    measures = _PROBE_KIND.get(probe, probe)
+    for kind, pattern in _METRIC_KIND:
+        if pattern.search(metric) and kind != measures:
+            return [f"{where}: probe {probe!r} measures {measures}, which cannot produce {metric!r} "
+                    f"(it names {kind}); report it from the code (stdout, json_artifact or emit)"
+                    + (" or use probe 'runtime_s'" if kind == "a duration" else "")
+                    + (" or use probe 'peak_memory_mb'" if kind == "memory" else "")]
     return []
 
 
