@@ -33,7 +33,7 @@ def test_diagram_is_regenerated_when_the_kept_code_changes(fib_repo: Path, scrip
     index = load_index(run_dir / "repo_index.json")
     assert index is not None and "steps" in {s.name for s in index.files["fib.py"].symbols}
     assert not (fib_repo / "system_diagram.md").exists()  # the user's repository is not written to
-    transcript = sorted((run_dir / "brain").glob("*plan*"))
+    transcript = sorted((run_dir / "brain").glob("*plan.request*"))
     sent = "".join(p.read_text() for p in transcript)
     assert '"candidates"' in sent and "main.py: top-level script" in sent  # discovery reached the brain
 
@@ -48,3 +48,36 @@ def test_editing_the_diagram_never_counts_as_progress(fib_repo: Path, script) ->
     report = json.loads((latest_run(fib_repo) / "final_report.json").read_text())
     assert "stagnation" in report["reason"]
     assert report["turns"] and all(t["decision"] != "KEPT" for t in report["turns"])
+
+
+FIX = edit("fib.py", "    for _ in range(n - 1):\n", "    for _ in range(n):\n")
+
+
+def test_hydration_is_answered_in_the_next_call(fib_repo: Path, script) -> None:
+    plan = {"hydrate": ["fib.py", "README.md"], "then": FIB_PLAN}
+    patch = {"hydrate": ["main.py"], "then": FIX}
+    done = cli("run", str(fib_repo), "--goal", "fix fib", "--metrics", "fib_10 == 55",
+               "--brain", f"scripted:{script([plan], [patch])}", "--max-turns", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = latest_run(fib_repo)
+    rounds = events(run_dir, "hydration")
+    assert [(e["what"], e["paths"], e["problems"]) for e in rounds] == [
+        ("plan", ["fib.py", "README.md"], []), ("turn 1", ["main.py"], [])]
+    requests = [json.loads(p.read_text()) for p in sorted((run_dir / "brain").glob("*.request.json"))]
+    hydrated = [(r["kind"], [f["path"] for f in r["hydrated"]]) for r in requests]
+    assert hydrated[:4] == [("plan", []), ("plan", ["fib.py", "README.md"]), ("patch", []), ("patch", ["main.py"])]
+    assert "def fib" in requests[1]["hydrated"][0]["content"]
+
+
+def test_hydration_that_cannot_be_answered_ends_the_run(fib_repo: Path, script) -> None:
+    plan = {"hydrate": ["secret/weights.py"], "then": FIB_PLAN}
+    done = cli("run", str(fib_repo), "--goal", "fix fib", "--metrics", "fib_10 == 55",
+               "--brain", f"scripted:{script([plan], [FIX])}")
+    assert done.returncode == 1, done.stdout + done.stderr
+    run_dir = latest_run(fib_repo)
+    report = json.loads((run_dir / "final_report.json").read_text())
+    assert report["outcome"] == "FAIL"
+    assert "needed secret/weights.py, could not obtain" in report["reason"]
+    rounds = events(run_dir, "hydration")
+    assert len(rounds) == 2 and all("does not exist" in e["problems"][0] for e in rounds)  # K = 2 rounds answered
+    assert events(run_dir, "hydration_exhausted")[0]["paths"] == ["secret/weights.py"]

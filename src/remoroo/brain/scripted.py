@@ -10,6 +10,11 @@ File format (JSON)::
       "judge": "text"                # optional: advisory reasoning for the report
     }
 
+Any PLAN or PROPOSAL may be wrapped as ``{"hydrate": ["path", ...], "then": ...}``:
+the brain first asks for those files, and answers ``then`` once the request
+carries every one of them in ``hydrated`` (a path that cannot be read keeps
+it asking, so the engine's hydration limit ends the run).
+
 A PLAN is the JSON of :class:`~remoroo.plan.Plan`; a PROPOSAL the JSON of
 :class:`~remoroo.patch.PatchProposal` (``edits``, ``diff`` or ``text``), a
 list of proposals (a batch: the engine keeps the best), or
@@ -29,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from remoroo.brain.protocol import (
     AnyRequest,
     AnyResponse,
+    Hydration,
     InstrumentRequest,
     InstrumentResponse,
     JudgeRequest,
@@ -47,11 +53,23 @@ class GiveUp(BaseModel):
     give_up: str
 
 
+class NeedsPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hydrate: list[str] = Field(min_length=1)
+    then: Plan | GiveUp
+
+
+class NeedsPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hydrate: list[str] = Field(min_length=1)
+    then: GiveUp | PatchProposal | list[PatchProposal]
+
+
 class Script(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal["remoroo.scripted/1"] = "remoroo.scripted/1"
-    plans: list[Plan | GiveUp] = Field(min_length=1)
-    patches: list[GiveUp | PatchProposal | list[PatchProposal]] = Field(default_factory=list)
+    plans: list[NeedsPlan | Plan | GiveUp] = Field(min_length=1)
+    patches: list[NeedsPatch | GiveUp | PatchProposal | list[PatchProposal]] = Field(default_factory=list)
     instrument: PatchProposal | None = Field(default=None, description="Answer to an instrument request.")
     judge: str = Field(default="", description="Advisory reasoning for the report.")
 
@@ -87,12 +105,27 @@ class ScriptedBrain:
             return InstrumentResponse(proposal=self.script.instrument)
         if isinstance(request, PlanRequest):
             entry = self.script.plans[min(request.replan, len(self.script.plans) - 1)]
+            if isinstance(entry, NeedsPlan):
+                missing = _missing(entry.hydrate, request)
+                if missing:
+                    return PlanResponse(hydrate=missing)
+                entry = entry.then
             if isinstance(entry, GiveUp):
                 return PlanResponse(give_up=entry.give_up)
             return PlanResponse(plan=entry)
         if request.turn > len(self.script.patches):
             return PatchResponse(give_up=f"the script has only {len(self.script.patches)} patches")
         item = self.script.patches[request.turn - 1]
+        if isinstance(item, NeedsPatch):
+            missing = _missing(item.hydrate, request)
+            if missing:
+                return PatchResponse(hydrate=missing)
+            item = item.then
         if isinstance(item, GiveUp):
             return PatchResponse(give_up=item.give_up)
         return PatchResponse(proposals=item if isinstance(item, list) else [item])
+
+
+def _missing(paths: list[str], request: AnyRequest) -> list[Hydration]:
+    have = {f.path for f in request.hydrated}
+    return [Hydration(path=p, reason="the script asks for it") for p in paths if p not in have]
