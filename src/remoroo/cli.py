@@ -186,13 +186,21 @@ def apply_cmd(
 @app.command("index")
 def index_cmd(repo: Path = typer.Argument(Path("."), help="Repository to index.")) -> None:
     """Index a repository: .remoroo/repo_index.json and .remoroo/system_diagram.md."""
-    from remoroo.index import write_index
+    from collections import Counter
+
+    from remoroo.index import load_index, write_index
 
     root = repo.resolve()
     if not root.is_dir():
         raise UserError(f"The repository {root} does not exist: pass the path of an existing folder.")
     index_path, diagram, reparsed = write_index(root)
-    out.print(f"indexed {root} ({reparsed} file(s) parsed): {index_path}; diagram: {diagram}", soft_wrap=True)
+    index = load_index(index_path)
+    assert index is not None
+    languages = Counter(e.language for e in index.files.values() if e.language != "text")
+    counts = ", ".join(f"{n} {lang}" for lang, n in languages.most_common())
+    out.print(f"indexed {root}: {len(index.files)} file(s) ({counts or 'no source'}), {reparsed} parsed now, "
+              f"{len(index.entry_points)} entry point(s)", soft_wrap=True)
+    out.print(f"index: {index_path}\ndiagram: {diagram}", soft_wrap=True)
 
 
 @app.command("bench")
