@@ -193,3 +193,28 @@ def test_touched_but_unchanged_files_are_not_parsed_again(tmp_path: Path) -> Non
     assert again.files["svc/main.go"].mtime_ns == 1 and again.files["svc/main.go"].symbols == first.files[
         "svc/main.go"].symbols
     assert again.files["web/src/index.ts"] is first.files["web/src/index.ts"]
+
+
+def test_a_hot_symbol_of_a_file_too_big_to_show_is_excerpted(tmp_path: Path) -> None:
+    from remoroo.context import build_slice
+    from remoroo.spec import parse_goal
+
+    filler = "".join(f"def pad{i}(x):\n    return x + {i}\n\n\n" for i in range(2500))  # ~70 kB: never whole
+    write_files(tmp_path, {
+        "main.py": "from zz.b.c.d.e.f.big import compute_accuracy\n\nprint(f'accuracy={compute_accuracy()}')\n",
+        "zz/b/c/d/e/f/big.py": filler + "def compute_accuracy():\n    return crash_here()\n\n\n"
+                                        "def crash_here():\n    return 1 / 0\n",
+    })
+    lines = (tmp_path / "zz/b/c/d/e/f/big.py").read_text().splitlines()
+    crash_line = lines.index("    return 1 / 0") + 1
+    view = {v.path: v for v in build_slice(tmp_path, parse_goal("g", "accuracy >= 0.9"), 6000).files}
+    big = view["zz/b/c/d/e/f/big.py"]
+    assert big.content is None and [e.symbol for e in big.excerpts] == ["compute_accuracy"]
+    assert big.excerpts[0].text.startswith("def compute_accuracy():") and big.excerpts[0].start_line == crash_line - 5
+    neutral = parse_goal("g", "score >= 1")
+    framed = {v.path: v for v in build_slice(tmp_path, neutral, 6000,
+                                             frames=[f"zz/b/c/d/e/f/big.py:{crash_line}"]).files}
+    assert [e.symbol for e in framed["zz/b/c/d/e/f/big.py"].excerpts] == ["crash_here"]
+    plain = {v.path: v for v in build_slice(tmp_path, neutral, 6000).files}
+    assert plain["zz/b/c/d/e/f/big.py"].excerpts == []
+    assert plain["zz/b/c/d/e/f/big.py"].outline[:2] == ["1-2 function pad0(x)", "5-6 function pad1(x)"]

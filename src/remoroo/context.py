@@ -15,14 +15,15 @@ import posixpath
 import re
 from pathlib import Path
 
-from remoroo.brain.protocol import ContextSlice, FileView
+from remoroo.brain.protocol import ContextSlice, Excerpt, FileView
 from remoroo.goal import Goal
-from remoroo.index import RepoIndex
+from remoroo.index import FileEntry, RepoIndex, Symbol
 from remoroo.plan import Plan
 from remoroo.workspace import is_skipped_dir
 
 MAX_FILE_CHARS = 40_000
 MAX_OUTLINE = 40
+MAX_EXCERPT_LINES = 200
 _SOURCE = {".py", ".js", ".ts", ".go", ".rs", ".c", ".h", ".cpp", ".java", ".rb", ".sh", ".toml",
            ".cfg", ".ini", ".json", ".yaml", ".yml", ".md", ".txt", ".mk"}
 
@@ -41,11 +42,12 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
                 focus: list[str] | None = None) -> ContextSlice:
     """Rank every file, then pack contents into the budget, then outlines of what did not fit.
 
-    Evidence, strongest first: files in a failure witness's stack (``frames``), files whose
-    symbols are named after a goal metric, files the plan means to change (``focus``), files
-    reachable by imports from the measured commands' entry files (``entries``), then names and
-    kinds of files. A file left out keeps an outline of its symbols while the budget lasts, so the
-    brain can name what to hydrate.
+    Evidence, strongest first: files in a failure witness's stack (``frames``: ``path`` or
+    ``path:line``), files whose symbols are named after a goal metric, files the plan means to
+    change (``focus``), files reachable by imports from the measured commands' entry files
+    (``entries``), then names and kinds of files. A file left out keeps, while the budget lasts,
+    excerpts of its hot symbols (metric-named, or holding a stack frame) and an outline of the
+    rest, so the brain can name what to hydrate.
     """
     from remoroo.index import build_index
 
@@ -53,7 +55,11 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
     words = _goal_words(goal)
     reachable = _reachable(index, entries or [])
     metric_words = {m.lower() for m in goal.metric_names}
-    strong = set(frames or [])
+    hot_lines: dict[str, set[int]] = {}
+    for frame in frames or []:
+        file, _, line = frame.rpartition(":")
+        file, line = (file, line) if line.isdigit() else (frame, "")
+        hot_lines.setdefault(file, set()).update({int(line)} if line else set())
     planned = set(focus or [])
     scored: list[tuple[float, str, Path]] = []
     for path in list_files(root):
@@ -62,7 +68,7 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
         if score > 0:
             entry = index.files.get(rel)
             symbols = " ".join(s.name.lower() for s in entry.symbols) if entry else ""
-            score += 50.0 if rel in strong else 0.0
+            score += 50.0 if rel in hot_lines else 0.0
             score += sum(20.0 for m in metric_words if m in symbols)
             score += 15.0 if rel in planned else 0.0
             score += 10.0 if rel in reachable else 0.0
@@ -80,10 +86,15 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
         else:
             omitted.append(rel)
             views[rel] = FileView(path=rel, size=size)
-    for score, rel, _ in scored:  # outlines of the best files left out, while the budget lasts
-        entry = index.files.get(rel)
-        if score <= 0 or views[rel].content is not None or entry is None:
-            continue
+    left_out = [(rel, path, index.files[rel]) for score, rel, path in scored
+                if score > 0 and views[rel].content is None and rel in index.files]
+    for rel, path, entry in left_out:  # the hot symbols of files that did not fit, as excerpts
+        for symbol in _hot_symbols(entry, metric_words, hot_lines.get(rel, set())):
+            excerpt = _excerpt(path, symbol)
+            if excerpt is not None and spent + len(excerpt.text) <= budget_chars:
+                spent += len(excerpt.text)
+                views[rel].excerpts.append(excerpt)
+    for rel, _, entry in left_out:  # then outlines, while the budget lasts
         outline = [f"{s.line}-{s.end_line} {s.kind} {s.name}{s.signature}" for s in entry.symbols
                    if s.kind != "module"][:MAX_OUTLINE]
         cost = sum(len(line) + 1 for line in outline)
@@ -91,6 +102,31 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
             spent += cost
             views[rel].outline = outline
     return ContextSlice(files=[views[k] for k in sorted(views)], omitted=sorted(omitted), budget_chars=budget_chars)
+
+
+def _hot_symbols(entry: FileEntry, metric_words: set[str], lines: set[int]) -> list[Symbol]:
+    """Symbols named after a metric, or holding a witness's stack frame (innermost definition)."""
+    hot: list[Symbol] = []
+    defs = [s for s in entry.symbols if s.kind != "module"]
+    for line in sorted(lines):
+        around = [s for s in defs if s.line <= line <= s.end_line]
+        if around:
+            inner = min(around, key=lambda s: s.end_line - s.line)
+            if inner not in hot:
+                hot.append(inner)
+    hot += [s for s in defs if s not in hot and any(m in s.name.lower() for m in metric_words)]
+    return hot
+
+
+def _excerpt(path: Path, symbol: Symbol) -> Excerpt | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.readlines()
+    except OSError:
+        return None
+    end = min(symbol.end_line, symbol.line + MAX_EXCERPT_LINES - 1)
+    text = "".join(lines[symbol.line - 1:end])
+    return Excerpt(symbol=symbol.name, start_line=symbol.line, end_line=end, text=text) if text else None
 
 
 def _reachable(index: RepoIndex, entries: list[str]) -> set[str]:

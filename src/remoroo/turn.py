@@ -93,7 +93,7 @@ def _request(session: Session, turn: int, feedback: list[str], hydrated: list[Fi
         goal=session.goal_view(), turn=turn, replan=session.replans, plan=session.plan,
         context=build_slice(session.work_root, session.goal, session.config.context_budget_chars,
                             index, entries=plan_entries(session.plan, index),
-                            frames=[f.file for w in session.witnesses for f in w.stack],
+                            frames=[f"{f.file}:{f.line}" for w in session.witnesses for f in w.stack],
                             focus=[f for intent in session.plan.patch_intents for f in intent.files]),
         history=session.history, log_tails=session.log_tails, feedback=feedback,
         max_candidates=session.config.batch_size, hydrated=hydrated, witnesses=session.witnesses,

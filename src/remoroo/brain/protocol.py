@@ -50,12 +50,23 @@ class GoalView(BaseModel):
     semantic: list[str] = Field(default_factory=list, description="Clauses the plan must resolve.")
 
 
+class Excerpt(BaseModel):
+    """The source of one symbol of a file left out of the budget."""
+
+    symbol: str
+    start_line: int
+    end_line: int
+    text: str
+
+
 class FileView(BaseModel):
     path: str
     size: int
     content: str | None = Field(default=None, description="None when left out of the budget.")
     outline: list[str] = Field(default_factory=list, description=(
         "For a file left out: its symbols as `start-end kind name(signature)`, from the repo index."))
+    excerpts: list[Excerpt] = Field(default_factory=list, description=(
+        "For a file left out: the source of its symbols named after a goal metric or in a failure's stack."))
 
 
 class ContextSlice(BaseModel):
