@@ -218,3 +218,19 @@ def test_a_hot_symbol_of_a_file_too_big_to_show_is_excerpted(tmp_path: Path) -> 
     plain = {v.path: v for v in build_slice(tmp_path, neutral, 6000).files}
     assert plain["zz/b/c/d/e/f/big.py"].excerpts == []
     assert plain["zz/b/c/d/e/f/big.py"].outline[:2] == ["1-2 function pad0(x)", "5-6 function pad1(x)"]
+
+
+def test_slice_of_a_typescript_repo_follows_metric_words(tmp_path: Path) -> None:
+    from remoroo.context import build_slice
+    from remoroo.spec import parse_goal
+
+    write_files(tmp_path, POLYGLOT)
+    filler = "// filler\n" + "export const x = 1;\n" * 10
+    write_files(tmp_path, {f"web/src/aa{i}.ts": filler for i in range(40)})
+    shown = {v.path for v in build_slice(tmp_path, parse_goal("g", "latency_ms <= 1"), 4000).files
+             if v.content is not None}
+    assert "web/src/metrics.ts" in shown  # `latency` is defined there; the unit suffix is not a word
+    neutral = {v.path for v in build_slice(tmp_path, parse_goal("g", "throughput >= 1"), 4000).files
+               if v.content is not None}
+    assert "web/src/metrics.ts" not in neutral and "web/src/aa0.ts" in neutral
+    assert "build/gen.py" not in neutral and "dist/out.js" not in neutral  # build output is never shown

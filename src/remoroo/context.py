@@ -24,8 +24,9 @@ from remoroo.workspace import is_skipped_dir
 MAX_FILE_CHARS = 40_000
 MAX_OUTLINE = 40
 MAX_EXCERPT_LINES = 200
-_SOURCE = {".py", ".js", ".ts", ".go", ".rs", ".c", ".h", ".cpp", ".java", ".rb", ".sh", ".toml",
-           ".cfg", ".ini", ".json", ".yaml", ".yml", ".md", ".txt", ".mk"}
+_UNITS = {"sec", "secs", "mib", "gib", "kib", "pct", "percent", "total", "count", "num", "avg", "mean", "max", "min"}
+_SOURCE = {".py", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".mts", ".go", ".rs", ".c", ".h", ".cpp", ".java",
+           ".rb", ".sh", ".toml", ".cfg", ".ini", ".json", ".yaml", ".yml", ".md", ".txt", ".mk", ".mod"}
 
 
 def list_files(root: Path) -> list[Path]:
@@ -55,6 +56,8 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
     words = _goal_words(goal)
     reachable = _reachable(index, entries or [])
     metric_words = {m.lower() for m in goal.metric_names}
+    metric_parts = {p for m in metric_words for p in re.split(r"[^a-z]+", m)
+                    if len(p) >= 3 and p not in _UNITS} - metric_words
     hot_lines: dict[str, set[int]] = {}
     for frame in frames or []:
         file, _, line = frame.rpartition(":")
@@ -64,12 +67,13 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
     scored: list[tuple[float, str, Path]] = []
     for path in list_files(root):
         rel = path.relative_to(root).as_posix()
-        score = _score(rel, path, words)
-        if score > 0:
-            entry = index.files.get(rel)
-            symbols = " ".join(s.name.lower() for s in entry.symbols) if entry else ""
+        entry = index.files.get(rel)
+        score = _score(rel, path, words) if entry is not None else 0.0  # build output, data: listed, not shown
+        if score > 0 and entry is not None:
+            symbols = " ".join(s.name.lower() for s in entry.symbols)
             score += 50.0 if rel in hot_lines else 0.0
             score += sum(20.0 for m in metric_words if m in symbols)
+            score += sum(8.0 for p in metric_parts if p in symbols)  # latency_ms -> a `latency` function
             score += 15.0 if rel in planned else 0.0
             score += 10.0 if rel in reachable else 0.0
         scored.append((score, rel, path))
@@ -89,7 +93,7 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
     left_out = [(rel, path, index.files[rel]) for score, rel, path in scored
                 if score > 0 and views[rel].content is None and rel in index.files]
     for rel, path, entry in left_out:  # the hot symbols of files that did not fit, as excerpts
-        for symbol in _hot_symbols(entry, metric_words, hot_lines.get(rel, set())):
+        for symbol in _hot_symbols(entry, metric_words | metric_parts, hot_lines.get(rel, set())):
             excerpt = _excerpt(path, symbol)
             if excerpt is not None and spent + len(excerpt.text) <= budget_chars:
                 spent += len(excerpt.text)
@@ -165,7 +169,8 @@ def _goal_words(goal: Goal) -> set[str]:
 
 def _score(rel: str, path: Path, words: set[str]) -> float:
     suffix = path.suffix.lower()
-    if path.is_symlink() or suffix not in _SOURCE and path.name not in ("Makefile", "Dockerfile"):
+    if path.is_symlink() or suffix not in _SOURCE and path.name not in ("Makefile", "makefile", "GNUmakefile",
+                                                                        "Dockerfile"):
         return 0.0
     score = 1.0
     lowered = rel.lower()
