@@ -110,3 +110,41 @@ def test_plan_json_snapshot() -> None:
     snap = Path(__file__).parent / "snapshots" / "fib_plan.json"
     plan = Plan.model_validate(FIB_PLAN).model_dump_json(indent=2) + "\n"
     assert plan == snap.read_text()
+
+
+@pytest.mark.parametrize(("files", "run", "cwd", "defect"), [
+    ({"Makefile": "bench: build\n\tpython3 main.py\nbuild:\n\ttrue\n"}, "make benchmark", ".",
+     "command 'main' runs make target 'benchmark', which Makefile does not define (it has: bench, build)"),
+    ({}, "make bench", ".", "command 'main' runs make, but there is no Makefile in the repository root"),
+    ({"pkg/__init__.py": "", "pkg/cli.py": ""}, "python3 -m pkg.train --epochs 2", ".",
+     "command 'main' runs module 'pkg.train', which is not in the repository (pkg/train.py does not exist)"),
+    ({"web/package.json": '{"scripts": {"test": "vitest"}}'}, "npm run bench", "web",
+     "command 'main' runs npm script 'bench', which package.json does not define (it has: test)"),
+    ({"web/x.txt": ""}, "npm test", "web",
+     "command 'main' runs npm script 'test', but there is no package.json in 'web'"),
+    ({"sub/x.py": ""}, "cd sub && python3 run.py", ".", "command 'main' references 'sub/run.py', which does not exist"),
+    ({}, "node server.ts", ".", "command 'main' references 'server.ts', which does not exist"),
+])
+def test_commands_naming_what_the_repository_lacks(root: Path, files: dict[str, str], run: str, cwd: str,
+                                                   defect: str) -> None:
+    write_files(root, files)
+    plan = dict(FIB_PLAN, commands=[{"name": "main", "run": run, "cwd": cwd}])
+    defects = check(root, plan)
+    assert len(defects) == 1 and defects[0].startswith(defect), defects
+
+
+@pytest.mark.parametrize(("files", "run", "cwd"), [
+    ({"Makefile": "bench: build\n\tpython3 main.py\nbuild:\n\ttrue\n"}, "make bench", "."),
+    ({"Makefile": "include common.mk\n"}, "make anything", "."),
+    ({"Makefile": "%.o: %.c\n\tcc $<\n"}, "make fib.o", "."),
+    ({"Makefile": "a b: c\n\ttrue\n"}, "make -j2 b V=1", "."),
+    ({"pkg/__init__.py": "", "pkg/cli.py": ""}, "python3 -m pkg.cli", "."),
+    ({"src/tool/__init__.py": "", "src/tool/__main__.py": ""}, "PYTHONPATH=src python3 -m tool", "."),
+    ({}, "python3 -m pytest -q && python3 -m json.tool x.json || true", "."),
+    ({"web/package.json": '{"scripts": {"test": "vitest"}}'}, "npm test", "web"),
+    ({"web/package.json": '{"scripts": {"bench": "node b.js"}}'}, "npm run bench -- --fast", "web"),
+    ({"sub/run.py": ""}, "cd sub && python3 run.py", "."),
+])
+def test_commands_whose_references_exist(root: Path, files: dict[str, str], run: str, cwd: str) -> None:
+    write_files(root, {**files, "x.json": "{}"})
+    assert check(root, dict(FIB_PLAN, commands=[{"name": "main", "run": run, "cwd": cwd}])) == []

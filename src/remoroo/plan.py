@@ -9,7 +9,6 @@ into measurable targets through the plan's ``resolved_targets``.
 from __future__ import annotations
 
 import re
-import shlex
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from remoroo.errors import PlanRejected, SpecError
 from remoroo.goal import BaselineRef, Goal, Target
+from remoroo.plan_refs import file_refs, tool_defects
 from remoroo.spec import parse_spec
 
 PROBES = ("runtime_s", "exit_code", "code_runs", "peak_memory_mb", "tests_passed", "tests_failed", "tests_pass",
@@ -33,8 +33,6 @@ _METRIC_KIND = (("a duration", re.compile(r"time|latency|duration|runtime|elapse
                                                 r"perplexity|mse|mae|rmse|reward|answer|result|fib", re.I)))
 _IDENT = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
 _LOCAL_URL = re.compile(r"^http://(127\.0\.0\.1|localhost)(:[^/]+)?(/.*)?$")
-_FILE_EXTS = {".py", ".sh", ".js", ".mjs", ".ts", ".rb", ".pl", ".json", ".toml", ".yaml",
-              ".yml", ".cfg", ".ini", ".txt", ".csv", ".r", ".jl", ".lua"}
 
 
 class Readiness(BaseModel):
@@ -219,7 +217,8 @@ def _command_defects(plan: Plan, root: Path) -> list[str]:
         if not (root / cmd.cwd).is_dir():
             defects.append(f"command {cmd.name!r}: cwd {cmd.cwd!r} does not exist")
             continue
-        for ref in _file_refs(cmd.run):
+        defects += tool_defects(cmd.name, cmd.run, root, cmd.cwd)
+        for ref in file_refs(cmd.run):
             rel = str(PurePosixPath(cmd.cwd) / ref) if cmd.cwd != "." else ref
             rel = str(PurePosixPath(rel))
             if not _inside(rel):
@@ -299,21 +298,3 @@ def _probe_mismatch(where: str, metric: str, probe: str) -> list[str]:
 def _inside(path: str) -> bool:
     pure = PurePosixPath(path)
     return not pure.is_absolute() and ".." not in pure.parts and "\\" not in path
-
-
-def _file_refs(run: str) -> list[str]:
-    """Tokens of a command line that name files of the repository."""
-    try:
-        tokens = shlex.split(run, comments=True)
-    except ValueError:
-        return []
-    refs: list[str] = []
-    if tokens and tokens[0].startswith("./"):
-        refs.append(tokens[0][2:])
-    for token in tokens[1:] if tokens else []:
-        if token.startswith("-") or "=" in token or any(ch in token for ch in "*?$`|;&<>()"):
-            continue
-        suffix = PurePosixPath(token).suffix.lower()
-        if suffix in _FILE_EXTS and "::" not in token:
-            refs.append(token)
-    return refs
