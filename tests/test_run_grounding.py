@@ -81,3 +81,40 @@ def test_hydration_that_cannot_be_answered_ends_the_run(fib_repo: Path, script) 
     rounds = events(run_dir, "hydration")
     assert len(rounds) == 2 and all("does not exist" in e["problems"][0] for e in rounds)  # K = 2 rounds answered
     assert events(run_dir, "hydration_exhausted")[0]["paths"] == ["secret/weights.py"]
+
+
+LEAKY = {
+    ".gitignore": "cache/\ndata.txt\n",
+    "data.txt": "row\n",
+    "main.py": (
+        "import os\n\n"
+        "cold = int(not os.path.exists('cache/memo'))\n"
+        "rows = len(open('data.txt').read().splitlines())\n"
+        "os.makedirs('cache', exist_ok=True)\n"
+        "open('cache/memo', 'w').write('warm')\n"
+        "open('data.txt', 'a').write('row\\n')\n"
+        "# a comment a patch can touch\n"
+        "print(f'cold={cold}')\n"
+        "print(f'rows={rows}')\n"
+    ),
+}
+LEAKY_PLAN = {
+    "commands": [{"name": "main", "run": "python3 main.py", "timeout_s": 30}],
+    "instrumentation": [{"metric": m, "source": "stdout", "command": "main", "pattern": f"{m}=(\\d+)"}
+                        for m in ("cold", "rows")],
+}
+
+
+def test_a_run_leaves_nothing_for_the_next_candidate(tmp_path: Path, script) -> None:
+    """A cache or a data edit hidden by .gitignore must not make a no-op candidate look like progress."""
+    from conftest import git_init, write_files
+
+    repo = write_files(tmp_path / "leaky", LEAKY)
+    git_init(repo)
+    noop = edit("main.py", "# a comment a patch can touch\n", "# a comment, touched\n")
+    done = cli("run", str(repo), "--goal", "warm start", "--metrics", "cold == 0, rows >= 2",
+               "--brain", f"scripted:{script([LEAKY_PLAN], [noop, noop])}", "--max-turns", "2")
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads((latest_run(repo) / "final_report.json").read_text())
+    assert [t["metrics"] for t in report["turns"]] == [{"cold": 1, "rows": 1}] * 2
+    assert (repo / "data.txt").read_text() == "row\n" and not (repo / "cache").exists()

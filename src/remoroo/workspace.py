@@ -48,6 +48,7 @@ class Workspace:
     def __init__(self, root: Path, base: str) -> None:
         self.root = root
         self.base = base
+        self.ignored = self._ignored_now()  # the snapshot's ignored files (data) and their stat, as taken
 
     @classmethod
     def snapshot(cls, repo: Path, dest: Path) -> Workspace:
@@ -72,9 +73,27 @@ class Workspace:
         return self.commit_in(self.root, message)
 
     def reset(self, commit: str) -> None:
-        """Return the tree to ``commit`` exactly (ignored files, such as data, stay)."""
+        """Return the tree to ``commit`` exactly, ignored files included.
+
+        Files a run left behind are removed, even where the repository's .gitignore hides them
+        (caches, outputs): a later candidate must not profit from an earlier one's run. The
+        snapshot's own ignored files (data) are restored when a run changed or removed them.
+        """
         git(self.root, "reset", "-q", "--hard", commit)
         git(self.root, "clean", "-q", "-fd")
+        listed = git(self.root, "ls-files", "--others", "--ignored", "--exclude-standard", "-z")
+        for rel in (p for p in listed.split("\0") if p and p not in self.ignored):
+            (self.root / rel).unlink(missing_ok=True)
+        changed = [rel for rel, stat in self.ignored.items() if _stat(self.root / rel) != stat]
+        for start in range(0, len(changed), 200):
+            chunk = changed[start:start + 200]
+            git(self.root, "checkout", FULL_REF, "--", *chunk)
+            git(self.root, "reset", "-q", "--", *chunk)
+            self.ignored.update({rel: _stat(self.root / rel) for rel in chunk})
+
+    def _ignored_now(self) -> dict[str, tuple[int, int] | None]:
+        ok, names = git_ok(self.root, "diff", "--name-only", "-z", self.base, FULL_REF, keep_output=True)
+        return {rel: _stat(self.root / rel) for rel in names.split("\0") if rel} if ok else {}
 
     def diff(self, old: str, new: str, paths: list[str] | None = None) -> str:
         args = ["diff", "--binary", "--no-color", "--no-ext-diff", old, new]
@@ -120,3 +139,11 @@ class Workspace:
 
     def destroy(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
