@@ -47,9 +47,9 @@ def test_every_source_with_its_evidence(tmp_path: Path) -> None:
         ("python3 client.py --url http://127.0.0.1:{port}/", "."): ("readme", "README.md:13: README starts a server"),
         ("make bench", "."): ("readme", "README.md:17: README code block"),
         ("make test", "."): ("makefile", "Makefile:9: Makefile target 'test' runs `pytest -q`"),
-        ('PYTHONPATH=src python3 -c "import sys; from tool.cli import main; sys.exit(main())"', "."): (
+        ('python3 -c "import sys; from tool.cli import main; sys.exit(main())"', "."): (
             "console_script", "pyproject.toml: [project.scripts] tool-cli = 'tool.cli:main'"),
-        ("PYTHONPATH=src python3 -m tool", "."): ("main_module", "src/tool/__main__.py: package __main__"),
+        ("python3 -m tool", "."): ("main_module", "src/tool/__main__.py: package __main__"),
         ("python3 tools/bench.py", "."): ("main_guard", "tools/bench.py: if __name__ == '__main__'"),
         ("python3 train.py", "."): ("script", "train.py: top-level script"),
         ("npm test", "web"): ("package_json", "web/package.json: scripts.test = 'vitest run'"),
@@ -62,6 +62,7 @@ def test_every_source_with_its_evidence(tmp_path: Path) -> None:
     for key, (source, evidence) in expect.items():
         assert key in by_run, f"{key} not discovered: {sorted(by_run)}"
         assert by_run[key].source == source and by_run[key].evidence.startswith(evidence), by_run[key]
+    assert by_run[("python3 -m tool", ".")].env == {"PYTHONPATH": "src"}  # the engine's own path stays first
     client = by_run[("python3 client.py --url http://127.0.0.1:{port}/", ".")]
     assert client.service == "python3 server.py --port {port}" and client.service_entry == "server.py"
     assert client.entry == "client.py"

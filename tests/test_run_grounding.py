@@ -118,3 +118,20 @@ def test_a_run_leaves_nothing_for_the_next_candidate(tmp_path: Path, script) -> 
     report = json.loads((latest_run(repo) / "final_report.json").read_text())
     assert [t["metrics"] for t in report["turns"]] == [{"cold": 1, "rows": 1}] * 2
     assert (repo / "data.txt").read_text() == "row\n" and not (repo / "cache").exists()
+
+
+def test_the_projects_own_sitecustomize_still_runs(tmp_path: Path, script) -> None:
+    from conftest import git_init, write_files
+
+    repo = write_files(tmp_path / "custom", {
+        "site_extra/sitecustomize.py": "import builtins\nbuiltins.PROJECT_CUSTOMIZED = 1\n",
+        "main.py": "import builtins\nprint(f'custom={getattr(builtins, \"PROJECT_CUSTOMIZED\", 0)}')\n",
+    })
+    git_init(repo)
+    plan = {"commands": [{"name": "main", "run": "python3 main.py", "env": {"PYTHONPATH": "site_extra"}}],
+            "instrumentation": [{"metric": "custom", "source": "stdout", "command": "main",
+                                 "pattern": "custom=(\\d+)"}]}
+    done = cli("run", str(repo), "--goal", "g", "--metrics", "custom == 1",
+               "--brain", f"scripted:{script([plan], [])}", "--max-turns", "1")
+    report = json.loads((latest_run(repo) / "final_report.json").read_text())
+    assert report["metrics"][0]["baseline"] == 1, done.stdout + done.stderr  # not shadowed by the engine's shim

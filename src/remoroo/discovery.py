@@ -124,14 +124,14 @@ def _makefile(root: Path, index: RepoIndex) -> list[CommandCandidate]:
     return out
 
 
-def _module_of(path: str) -> tuple[str, str]:
-    """(dotted module, PYTHONPATH prefix) to run ``path`` with ``python3 -m``."""
+def _module_of(path: str) -> tuple[str, dict[str, str]]:
+    """(dotted module, environment) to run ``path`` with ``python3 -m``."""
     parts = list(PurePosixPath(path).with_suffix("").parts)
     if parts[-1] == "__main__":
         parts = parts[:-1]
     if parts and parts[0] == "src" and len(parts) > 1:
-        return ".".join(parts[1:]), "PYTHONPATH=src "
-    return ".".join(parts), ""
+        return ".".join(parts[1:]), {"PYTHONPATH": "src"}
+    return ".".join(parts), {}
 
 
 def _entry_points(root: Path, index: RepoIndex) -> list[CommandCandidate]:
@@ -139,13 +139,14 @@ def _entry_points(root: Path, index: RepoIndex) -> list[CommandCandidate]:
     for point in index.entry_points:
         path = point.path
         if point.kind == "console_script" and point.symbol:
-            module, prefix = _module_of(path)
-            run = f'{prefix}python3 -c "import sys; from {module} import {point.symbol}; sys.exit({point.symbol}())"'
-            out.append(CommandCandidate(run=run, source="console_script", entry=path, evidence=point.evidence))
+            module, env = _module_of(path)
+            run = f'python3 -c "import sys; from {module} import {point.symbol}; sys.exit({point.symbol}())"'
+            out.append(CommandCandidate(run=run, env=env, source="console_script", entry=path,
+                                        evidence=point.evidence))
         elif point.kind == "main_module":
-            module, prefix = _module_of(path)
+            module, env = _module_of(path)
             if module:
-                out.append(CommandCandidate(run=f"{prefix}python3 -m {module}", source="main_module", entry=path,
+                out.append(CommandCandidate(run=f"python3 -m {module}", env=env, source="main_module", entry=path,
                                             evidence=point.evidence))
         elif point.kind == "main_guard" and not PurePosixPath(path).name.startswith("setup"):
             out.append(CommandCandidate(run=f"python3 {path}", source="main_guard", entry=path,

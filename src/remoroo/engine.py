@@ -189,6 +189,35 @@ def _transcript(folder: RunFolder) -> Callable[[str, str, str], None]:
     return record
 
 
+_SITECUSTOMIZE = '''"""remoroo: on SIGUSR1 (sent just before a timeout kill), print every thread's stack.
+
+Then run the sitecustomize this one shadows (the project's, the distribution's), if any.
+"""
+import faulthandler, signal, sys
+
+try:
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
+except (AttributeError, ValueError, RuntimeError, OSError):
+    pass
+
+
+def _chain():
+    import importlib.machinery, importlib.util, os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    rest = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[__name__] = module
+    spec.loader.exec_module(module)
+
+
+_chain()
+'''
+
+
 def _environment(config: RunConfig, folder: RunFolder) -> Environment:
     shim = folder.root / "shim"
     (shim / "remoroo").mkdir(parents=True)
@@ -198,13 +227,5 @@ def _environment(config: RunConfig, folder: RunFolder) -> Environment:
         '"""remoroo helper for measured programs."""\nfrom remoroo.emit import emit\n\n__all__ = ["emit"]\n',
         encoding="utf-8",
     )
-    (shim / "sitecustomize.py").write_text(
-        '"""remoroo: on SIGUSR1 (sent just before a timeout kill), print every thread\'s stack."""\n'
-        "import faulthandler, signal, sys\n"
-        "try:\n"
-        "    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)\n"
-        "except (AttributeError, ValueError, RuntimeError, OSError):\n"
-        "    pass\n",
-        encoding="utf-8",
-    )
+    (shim / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
     return Environment(base_env=dict(config.command_env), shim_dir=str(shim), grace_s=config.grace_s)

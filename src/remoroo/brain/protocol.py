@@ -81,6 +81,8 @@ class CommandCandidate(BaseModel):
 
     run: str = Field(description="Shell command line, as it would appear in a plan command.")
     cwd: str = Field(default=".", description="Folder relative to the repository root.")
+    env: dict[str, str] = Field(default_factory=dict, description="Environment the command needs, e.g. "
+                                                                  "PYTHONPATH=src for a src/ layout.")
     source: Literal["readme", "makefile", "console_script", "main_guard", "main_module", "script", "tests",
                     "package_json", "go"]
     evidence: str = Field(description="Where it was found: `file:line: why`.")

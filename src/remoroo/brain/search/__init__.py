@@ -141,7 +141,7 @@ class SearchBrain:
 
 
 def _commands(cand, timeout_s: float, tests: bool = False) -> list[Command]:  # noqa: ANN001
-    commands = [Command(name="main", run=cand.run, cwd=cand.cwd, timeout_s=timeout_s)]
+    commands = [Command(name="main", run=cand.run, cwd=cand.cwd, env=cand.env, timeout_s=timeout_s)]
     if cand.service:
         commands.insert(0, Command(name="server", role="service", run=cand.service, cwd=cand.cwd, timeout_s=timeout_s,
                                    ready=Readiness(kind="tcp", port="{port}", timeout_s=min(30.0, timeout_s))))

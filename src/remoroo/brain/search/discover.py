@@ -29,6 +29,7 @@ class Ranked:
 
     run: str
     cwd: str
+    env: dict[str, str]
     evidence: str
     entry: str | None
     service: str | None = None
@@ -73,7 +74,8 @@ def command_candidates(views: list[FileView], metrics: list[str], given: list[Co
     for cand in given:
         if cand.source == "tests":
             continue  # the suite is added beside the main command when a tests_* metric asks for it
-        item = Ranked(run=cand.run, cwd=cand.cwd, evidence=cand.evidence, entry=cand.entry, service=cand.service)
+        item = Ranked(run=cand.run, cwd=cand.cwd, env=cand.env, evidence=cand.evidence, entry=cand.entry,
+                      service=cand.service)
         item.files = reachable(cand.entry, files) if cand.entry else []
         if cand.service_entry:
             item.files += [f for f in reachable(cand.service_entry, files) if f not in item.files]
