@@ -234,3 +234,15 @@ def test_slice_of_a_typescript_repo_follows_metric_words(tmp_path: Path) -> None
                if v.content is not None}
     assert "web/src/metrics.ts" not in neutral and "web/src/aa0.ts" in neutral
     assert "build/gen.py" not in neutral and "dist/out.js" not in neutral  # build output is never shown
+
+
+def test_entry_points_are_programs_not_every_index_file(tmp_path: Path) -> None:
+    write_files(tmp_path, {"src/index.ts": "export const a = 1;\n", "src/components/index.ts": "export {};\n",
+                           "lib/deep/cli.js": "module.exports = {};\n",
+                           "tools/run.js": "if (require.main === module) { run(); }\nfunction run() {}\n"})
+    points = {e.path for e in build_index(tmp_path).entry_points}
+    assert points == {"src/index.ts", "tools/run.js"}
+    for i in range(40):
+        write_files(tmp_path, {f"tests/test_{i:02d}.py": "def test():\n    pass\n"})
+    write_files(tmp_path, {"zz_main.py": "if __name__ == '__main__':\n    pass\n"})
+    assert '(["zz_main.py"])' in system_diagram(build_index(tmp_path))  # programs are drawn before tests

@@ -26,7 +26,8 @@ def system_diagram(index: RepoIndex) -> str:
             edges.setdefault((node(a), node(b)))
 
     symbols = {(path, s.name): s for path, entry in index.files.items() for s in entry.symbols}
-    entries = list(dict.fromkeys(e.path for e in index.entry_points))[:MAX_ENTRIES]
+    ranked = sorted(index.entry_points, key=lambda e: e.kind == "test")  # programs before their tests
+    entries = list(dict.fromkeys(e.path for e in ranked))[:MAX_ENTRIES]
     for path in entries:
         entry = index.files[path]
         node(path)

@@ -152,5 +152,7 @@ def _is_entry(entry: FileEntry, root: ts.Node, data: bytes) -> bool:
         is_main = any(c.type == "package_clause" and _text(c).split()[-1] == "main" for c in root.named_children)
         return name.endswith("_test.go") or (is_main and any(s.name == "main" for s in entry.symbols))
     stem = name.split(".")[0]
-    return (".test." in name or ".spec." in name or stem in ("main", "index", "cli", "server")
+    depth = entry.path.count("/")
+    top = depth == 0 or (depth == 1 and entry.path.split("/")[0] in ("src", "bin", "app", "server"))
+    return (".test." in name or ".spec." in name or (top and stem in ("main", "index", "cli", "server"))
             or b"require.main === module" in data)
