@@ -13,7 +13,8 @@ from remoroo.index import build_index
 REPO = {
     "README.md": ("# Tool\n\nInstall, then:\n\n```bash\n$ python3 -m tool --fast\npip install -e .\n```\n\n"
                   "Serve and query it:\n\n```\npython3 server.py --port 8080 &\npython3 client.py --url "
-                  "http://127.0.0.1:8080/\n```\n\nOr just `make bench`.\n"),
+                  "http://127.0.0.1:8080/\n```\n\nOr just `make bench`.\n\n"
+                  "```\npython3 -m venv .venv\nmake install\nnpm install\ngo mod tidy\n```\n"),
     "Makefile": (".PHONY: bench test\nVAR := 1\n%.o: %.c\n\tcc $<\n\nbench: build\n\t@python3 tools/bench.py --n 3\n\n"
                  "test:\n\tpytest -q\n"),
     "pyproject.toml": '[project]\nname = "tool"\n[project.scripts]\ntool-cli = "tool.cli:main"\n'
@@ -69,6 +70,7 @@ def test_every_source_with_its_evidence(tmp_path: Path) -> None:
     assert by_run[("make bench", ".")].entry is None  # the README line; the Makefile's own candidate is merged
     runs = [c.run for c in found]
     assert "pip install -e ." not in runs and "make %.o" not in runs and "make .PHONY" not in runs
+    assert not {"python3 -m venv .venv", "make install", "npm install", "go mod tidy"} & set(runs)  # setup
     assert "python3 setup.py" not in runs and "npm run pretest" not in runs
     assert "python3 server.py --port 8080 &" not in runs and "make VAR" not in runs
     assert runs.index("python3 -m tool --fast") < runs.index("python3 train.py")  # the README comes first

@@ -26,6 +26,10 @@ _INLINE_CMD = re.compile(r"`((?:python3?|make|pytest|node|npm|go)\s[^`]+)`")
 _TARGET = re.compile(r"^([A-Za-z0-9][\w.\-/]*)\s*:(?![=:])(.*)$")
 _SERVER = re.compile(r"serve_forever|HTTPServer|socketserver|uvicorn\.run|\bapp\.run\(|asyncio\.start_server|"
                      r"\.listen\(|http\.ListenAndServe")
+_SETUP = re.compile(r"\b(pip3?|uv|poetry|conda|npm|yarn|pnpm|go|cargo|apt(-get)?|brew)\s+"
+                    r"(install|add|ci|sync|get|mod)\b"
+                    r"|-m\s+(venv|pip)\b|\bvirtualenv\b|^make\s+(install|clean|distclean|setup|venv|deps|lint|fmt|"
+                    r"format|docs|help|release|publish|upload)\b|^npm\s+run\s+(lint|format|prepare|build:docs)\b")
 _PORT_ARG = re.compile(r"(--port[= ])\d{2,5}\b")
 _PORT_URL = re.compile(r"((?:localhost|127\.0\.0\.1):)\d{2,5}\b")
 _PYTEST_CONFIG = ("pytest.ini", "conftest.py")
@@ -38,11 +42,16 @@ def with_port_placeholder(run: str) -> str | None:
 
 
 def discover_commands(root: Path, index: RepoIndex) -> list[CommandCandidate]:
-    """Every candidate, README and Makefile first (what the authors wrote down), then code entry points."""
+    """Every candidate, README and Makefile first (what the authors wrote down), then code entry points.
+
+    Setup and housekeeping commands (installs, virtualenvs, cleaning, formatting) are left out: they
+    measure nothing, and an install would change the machine outside the run's workspace.
+    """
     found: dict[tuple[str, str, str | None], CommandCandidate] = {}
     for cand in [*_readme(root, index), *_makefile(root, index), *_entry_points(root, index),
                  *_package_json(root, index), *_tests(index)]:
-        found.setdefault((cand.run, cand.cwd, cand.service), cand)
+        if not _SETUP.search(cand.run):
+            found.setdefault((cand.run, cand.cwd, cand.service), cand)
     return list(found.values())[:MAX_CANDIDATES]
 
 
