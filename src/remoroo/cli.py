@@ -68,6 +68,7 @@ def run_cmd(
                                                  help="Per-command timeout the brain plans with (seconds)."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Candidates per turn (search brain)."),
     workers: int | None = typer.Option(None, "--workers", help="Candidates measured side by side."),
+    cluster: str | None = typer.Option(None, "--cluster", help="Measure candidates on dask: local or tcp://HOST:PORT."),
     llm_model: str | None = typer.Option(None, "--llm-model", help="Model name for --brain llm."),
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible (or Anthropic) base URL."),
     llm_provider: str | None = typer.Option(None, "--llm-provider", help="openai (any compatible) or anthropic."),
@@ -84,6 +85,7 @@ def run_cmd(
 
     cli: dict[str, Any] = {"brain": brain, "max_turns": max_turns, "timeout_s": timeout, "keep_work": keep_work,
                            "command_timeout_s": command_timeout, "batch_size": batch_size, "workers": workers,
+                           "cluster": cluster,
                            "llm_model": llm_model, "llm_base_url": llm_base_url, "llm_provider": llm_provider,
                            "max_tokens": max_tokens, "max_cost_usd": max_cost}
     if case is not None:

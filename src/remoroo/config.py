@@ -36,6 +36,7 @@ TUNABLE = {
     "max_hydrations": int,
     "repeats": int,
     "workers": int,
+    "cluster": str,
     "allow_paths": list,
     "llm_provider": str,
     "llm_model": str,
@@ -72,6 +73,8 @@ class RunConfig(BaseModel):
     allow_paths: list[str] = Field(default_factory=list, description=(
         "Protected paths the user lets patches change (e.g. tests/ when the goal is to fix them)."))
     workers: int = Field(default=2, ge=1, le=64, description="Candidates measured at once (1 for timing goals).")
+    cluster: str | None = Field(default=None, description=(
+        "Measure candidates on dask.distributed: 'local' (a LocalCluster on 127.0.0.1) or tcp://HOST:PORT."))
     command_timeout_s: float = Field(default=60.0, gt=0)
     llm_provider: Literal["openai", "anthropic"] = "openai"
     llm_model: str = ""

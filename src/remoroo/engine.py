@@ -24,6 +24,7 @@ from remoroo.planning import make_plan
 from remoroo.preflight import prepare
 from remoroo.report import write_reports
 from remoroo.session import Ending, Session
+from remoroo.shim import write_shim
 from remoroo.spec import parse_goal
 from remoroo.turn import GaveUp, run_turn, vetoed_rules
 from remoroo.verify import verify_final
@@ -60,6 +61,11 @@ def run(config: RunConfig, brain: BrainClient,
             env=_environment(config, folder), noise=Noise(rel_tol_timing=config.noise_rel_timing),
             start_commit=workspace.base,
         )
+        if config.cluster:
+            from remoroo.remote import RemoteMeasurer
+
+            session.remote = RemoteMeasurer(config.cluster, config.workers)
+            folder.append("cluster", address=config.cluster, workers=session.remote.workers)
         ending = drive(session)
         _judge(session, ending)
     except BudgetExceeded as exc:
@@ -72,6 +78,8 @@ def run(config: RunConfig, brain: BrainClient,
         folder.append("cancelled")
         ending = Ending("FAIL", "cancelled by the user")
     finally:
+        if session is not None and session.remote is not None:
+            session.remote.close()
         shutil.rmtree(folder.root / "work-candidates", ignore_errors=True)
         if session is None or not config.keep_work:
             shutil.rmtree(folder.root / "work", ignore_errors=True)
@@ -189,43 +197,6 @@ def _transcript(folder: RunFolder) -> Callable[[str, str, str], None]:
     return record
 
 
-_SITECUSTOMIZE = '''"""remoroo: on SIGUSR1 (sent just before a timeout kill), print every thread's stack.
-
-Then run the sitecustomize this one shadows (the project's, the distribution's), if any.
-"""
-import faulthandler, signal, sys
-
-try:
-    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
-except (AttributeError, ValueError, RuntimeError, OSError):
-    pass
-
-
-def _chain():
-    import importlib.machinery, importlib.util, os
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    rest = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
-    if spec is None or spec.loader is None:
-        return
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[__name__] = module
-    spec.loader.exec_module(module)
-
-
-_chain()
-'''
-
-
 def _environment(config: RunConfig, folder: RunFolder) -> Environment:
-    shim = folder.root / "shim"
-    (shim / "remoroo").mkdir(parents=True)
-    source = Path(__file__).with_name("emit.py")
-    shutil.copy2(source, shim / "remoroo" / "emit.py")
-    (shim / "remoroo" / "__init__.py").write_text(
-        '"""remoroo helper for measured programs."""\nfrom remoroo.emit import emit\n\n__all__ = ["emit"]\n',
-        encoding="utf-8",
-    )
-    (shim / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
+    shim = write_shim(folder.root / "shim")
     return Environment(base_env=dict(config.command_env), shim_dir=str(shim), grace_s=config.grace_s)

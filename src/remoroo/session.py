@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from remoroo.index import RepoIndex
 from remoroo.ledger import RunFolder
 from remoroo.measure import Environment, Measurement
 from remoroo.plan import Plan, required_metrics
+from remoroo.remote import RemoteMeasurer
 from remoroo.spec import render_target
 from remoroo.witness import Witness
 from remoroo.workspace import Workspace
@@ -63,6 +65,7 @@ class Session:
     witnesses: list[Witness] = field(default_factory=list)
     index: RepoIndex | None = None
     diagram_sha: str = ""
+    remote: RemoteMeasurer | None = None
 
     def repo_index(self) -> RepoIndex:
         """The work tree's index, refreshed incrementally (kept in the run folder).
@@ -102,15 +105,30 @@ class Session:
             self.folder.append("witnesses", turn=turn, paths=[f"turns/{turn}/{p}" for p in paths],
                                summary=[_summary(w) for w in found])
 
-    def measure(self, tree: Path, logs: Path, deadline: float | None = None) -> Measurement:
+    def measure(self, tree: Path, logs: Path, deadline: float | None = None, away: bool = False) -> Measurement:
         """Measure ``tree`` the way this run measures: the plan's commands, repeated for noisy metrics."""
         from remoroo.measure import measure
         from remoroo.repeat import measure_repeated
 
         assert self.plan is not None
         plan, until = self.plan, deadline if deadline is not None else self.budget.deadline
+        if away and self.measures_away:
+            assert self.remote is not None
+            started = time.monotonic()
+            result, worker = self.remote.measure(tree, logs, plan, self.metrics, self.repeats, until,
+                                                 self.env.grace_s)
+            self.folder.append("measured_away", logs=logs.relative_to(self.folder.root).as_posix(), worker=worker,
+                               seconds=round(time.monotonic() - started, 3))
+            return result
         return measure_repeated(lambda where: measure(plan, self.metrics, tree, where, self.env, until),
                                 logs, self.repeats, until)
+
+    @property
+    def measures_away(self) -> bool:
+        """Candidates go to the cluster when there is one and no metric depends on the machine."""
+        from remoroo.remote import can_measure_away
+
+        return self.remote is not None and can_measure_away(self.metrics)
 
     @property
     def baseline_metrics(self) -> dict[str, Scalar]:

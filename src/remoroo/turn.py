@@ -105,6 +105,9 @@ def _evaluate_batch(session: Session, turn: int, proposals: list[PatchProposal])
     batch = len(proposals)
     timing = any(is_timing(m) for m in session.metrics)
     workers = 1 if timing else min(session.config.workers, batch)
+    if session.measures_away:
+        assert session.remote is not None
+        workers = min(session.remote.workers, batch)  # one candidate per worker of the cluster
     if workers <= 1:
         found = []
         for k, proposal in enumerate(proposals, start=1):
@@ -165,7 +168,7 @@ def _evaluate(session: Session, cand: Candidate, logs: Path, turn: int) -> None:
         cand.verdict = Verdict(decision="REVERTED", progress=False,
                                reason=f"documentation-only change ({', '.join(files)}) is not progress")
         return
-    measurement = session.measure(cand.tree or session.work_root, logs)
+    measurement = session.measure(cand.tree or session.work_root, logs, away=True)
     cand.measurement = measurement
     if session.plan.preserve:
         preserved = check_preserved(session.plan, dict(session.baseline_metrics), dict(measurement.metrics))
