@@ -1,4 +1,9 @@
-"""Python files: symbols with spans and signatures, imports, entry points and calls, from ``ast``."""
+"""Python files: symbols with spans and signatures, imports, entry points and calls, from ``ast``.
+
+One pass over the tree: top-level functions and classes and their methods are
+symbols; a call belongs to every recorded symbol around it (a method's calls
+are its class's too), and top-level statements' calls to ``<module>``.
+"""
 
 from __future__ import annotations
 
@@ -17,24 +22,65 @@ def parse(entry: FileEntry, text: str) -> None:
         return
     name = entry.path.rsplit("/", 1)[-1]
     entry.entry_point = name.startswith("test_") or name.endswith("_test.py") or name == "__main__.py"
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            entry.imports += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
-            entry.imports.append(("." * node.level) + (node.module or ""))
-        elif isinstance(node, ast.If) and _is_main_guard(node.test):
-            entry.entry_point = True
-    for node in tree.body:
-        if isinstance(node, _DEFS):
-            entry.symbols.append(_symbol(node, "function", node.name))
-        elif isinstance(node, ast.ClassDef):
-            entry.symbols.append(_symbol(node, "class", node.name))
-            for item in node.body:
-                if isinstance(item, _DEFS):
-                    entry.symbols.append(_symbol(item, "method", f"{node.name}.{item.name}"))
-    top = [n for n in tree.body if not isinstance(n, (*_DEFS, ast.ClassDef))]
-    entry.symbols.append(Symbol(name="<module>", kind="module", line=1, end_line=len(text.splitlines()),
-                                calls=_calls(top)))
+    module = Symbol(name="<module>", kind="module", line=1, end_line=len(text.splitlines()))
+    collector = _Collector(entry, module)
+    collector.visit(tree)
+    entry.symbols = collector.symbols + [module]
+    for symbol in entry.symbols:
+        symbol.calls = list(dict.fromkeys(symbol.calls))
+
+
+class _Collector(ast.NodeVisitor):
+    def __init__(self, entry: FileEntry, module: Symbol) -> None:
+        self.entry = entry
+        self.stack: list[Symbol] = [module]
+        self.symbols: list[Symbol] = []
+        self.depth = 0  # 0: module level; 1: inside a top-level class body
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if len(self.stack) == 1 or (len(self.stack) == 2 and self.stack[-1].kind == "class"):
+            owner = self.stack[-1].name if len(self.stack) == 2 else ""
+            symbol = Symbol(name=f"{owner}.{node.name}" if owner else node.name,
+                            kind="method" if owner else "function", line=node.lineno,
+                            end_line=node.end_lineno or node.lineno, signature=f"({ast.unparse(node.args)})")
+            self._inside(symbol, node)
+        else:
+            self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815 - the visitor's naming
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if len(self.stack) == 1:
+            self._inside(Symbol(name=node.name, kind="class", line=node.lineno,
+                                end_line=node.end_lineno or node.lineno), node)
+        else:
+            self.generic_visit(node)
+
+    def _inside(self, symbol: Symbol, node: ast.AST) -> None:
+        self.symbols.append(symbol)
+        self.stack.append(symbol)
+        self.generic_visit(node)
+        self.stack.pop()
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        if name:
+            for symbol in self.stack[1:] or self.stack:
+                symbol.calls.append(name)
+        self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.entry.imports += [a.name for a in node.names]
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.module or node.level:
+            self.entry.imports.append(("." * node.level) + (node.module or ""))
+
+    def visit_If(self, node: ast.If) -> None:
+        if _is_main_guard(node.test):
+            self.entry.entry_point = True
+        self.generic_visit(node)
 
 
 def _is_main_guard(test: ast.expr) -> bool:
@@ -44,21 +90,3 @@ def _is_main_guard(test: ast.expr) -> bool:
     names = {s.id for s in sides if isinstance(s, ast.Name)}
     values = {s.value for s in sides if isinstance(s, ast.Constant)}
     return names == {"__name__"} and values == {"__main__"}
-
-
-def _symbol(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, kind: str, name: str) -> Symbol:
-    signature = f"({ast.unparse(node.args)})" if isinstance(node, _DEFS) else ""
-    return Symbol(name=name, kind=kind, line=node.lineno, end_line=node.end_lineno or node.lineno,
-                  signature=signature, calls=_calls([node]))
-
-
-def _calls(nodes: list[ast.AST]) -> list[str]:
-    found: dict[str, None] = {}
-    for top in nodes:
-        for node in ast.walk(top):
-            if isinstance(node, ast.Call):
-                func = node.func
-                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-                if name:
-                    found.setdefault(name)
-    return list(found)
