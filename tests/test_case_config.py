@@ -60,6 +60,8 @@ def test_config_layers_and_sources(tmp_path: Path) -> None:
     ("[run\n", {}, "not valid TOML"),
     ("", {"REMOROO_MAX_TURNS": "many"}, "REMOROO_MAX_TURNS='many' is not a valid int"),
     ("[run]\nmax_turns = -2\n", {}, "max_turns \\(from remoroo.toml\\)"),
+    ("", {"REMOROO_CLUSTER": "my-cluster"},
+     "cluster \\(from env\\): Value error, 'my-cluster' is neither 'local' nor a scheduler address"),
 ])
 def test_bad_config_names_the_source(tmp_path: Path, toml: str, env: dict, needle: str) -> None:
     write_files(tmp_path, {"remoroo.toml": toml})

@@ -12,11 +12,12 @@ config.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from remoroo.errors import UserError
 
@@ -86,6 +87,14 @@ class RunConfig(BaseModel):
     max_tokens: int | None = Field(default=None, gt=0, description="Token budget for the whole run.")
     max_cost_usd: float | None = Field(default=None, gt=0, description="Cost budget for the whole run.")
     sources: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"local|tcp://[^\s/:]+:\d{1,5}", value):
+            raise ValueError(f"{value!r} is neither 'local' nor a scheduler address such as tcp://HOST:8786")
+        return value
+
     command_env: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 
 
