@@ -83,6 +83,12 @@ def test_makefile_target_points_at_the_file_its_recipe_runs(tmp_path: Path) -> N
     assert cand.evidence == "Makefile:1: Makefile target 'bench' runs `python3 tools/bench.py --n 3`"
 
 
+def test_a_rule_with_several_targets_gives_each(tmp_path: Path) -> None:
+    write_files(tmp_path, {"Makefile": "bench quick: \n\tpython3 b.py\n", "b.py": "print(1)\n"})
+    runs = [(c.run, c.entry) for c in discover_commands(tmp_path, build_index(tmp_path)) if c.source == "makefile"]
+    assert runs == [("make bench", "b.py"), ("make quick", "b.py")]
+
+
 def test_nothing_to_run(tmp_path: Path) -> None:
     write_files(tmp_path, {"lib.py": "def f():\n    return 1\n", "README.md": "A library.\n"})
     assert discover_commands(tmp_path, build_index(tmp_path)) == []

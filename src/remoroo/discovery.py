@@ -23,7 +23,7 @@ _README = re.compile(r"^readme(\.(md|rst|txt|markdown))?$", re.I)
 _MAKEFILES = ("Makefile", "makefile", "GNUmakefile")
 _README_CMD = re.compile(r"^\s*(?:\$\s*)?((?:python3?|make|pytest|node|npm|go|cargo|uv|\./)\S*(?:\s+\S+)*)\s*$")
 _INLINE_CMD = re.compile(r"`((?:python3?|make|pytest|node|npm|go)\s[^`]+)`")
-_TARGET = re.compile(r"^([A-Za-z0-9][\w.\-/]*)\s*:(?![=:])(.*)$")
+_TARGET = re.compile(r"^([A-Za-z0-9][\w.\-/ ]*?)\s*:(?![=:])(.*)$")
 _SERVER = re.compile(r"serve_forever|HTTPServer|socketserver|uvicorn\.run|\bapp\.run\(|asyncio\.start_server|"
                      r"\.listen\(|http\.ListenAndServe")
 _SETUP = re.compile(r"\b(pip3?|uv|poetry|conda|npm|yarn|pnpm|go|cargo|apt(-get)?|brew)\s+"
