@@ -246,3 +246,42 @@ def test_entry_points_are_programs_not_every_index_file(tmp_path: Path) -> None:
         write_files(tmp_path, {f"tests/test_{i:02d}.py": "def test():\n    pass\n"})
     write_files(tmp_path, {"zz_main.py": "if __name__ == '__main__':\n    pass\n"})
     assert '(["zz_main.py"])' in system_diagram(build_index(tmp_path))  # programs are drawn before tests
+
+
+RUST = {
+    "crate/Cargo.toml": '[package]\nname = "calc"\nversion = "0.1.0"\n',
+    "crate/src/main.rs": ("use crate::stats::mean;\nuse std::collections::HashMap;\nmod stats;\n\n"
+                          "fn main() {\n    let a = stats::Acc { n: 0 };\n    let m = mean(&[1.0]) + helper();\n"
+                          "    println!(\"{}\", m);\n    a.total();\n}\n\nfn helper() -> f64 { 1.0 }\n"),
+    "crate/src/stats.rs": ("pub struct Acc { pub n: u32 }\npub trait Sum { fn total(&self) -> u32; }\n"
+                           "impl Acc {\n    pub fn add(&mut self) { self.n += bump(); }\n}\n"
+                           "impl Sum for Acc {\n    fn total(&self) -> u32 { self.n }\n}\n"
+                           "pub fn mean(xs: &[f64]) -> f64 { xs.iter().sum::<f64>() }\nfn bump() -> u32 { 1 }\n"),
+    "crate/src/bin/tool.rs": "fn main() {}\n",
+    "crate/tests/it.rs": "#[test]\nfn works() { assert!(true); }\n",
+}
+
+
+def test_rust_through_tree_sitter(tmp_path: Path) -> None:
+    from remoroo.discovery import discover_commands
+
+    write_files(tmp_path, RUST)
+    index = build_index(tmp_path)
+    main = index.files["crate/src/main.rs"]
+    assert main.language == "rust" and main.imports == ["crate::stats::mean", "std::collections::HashMap",
+                                                        "mod stats"]
+    assert main.resolved_imports == ["crate/src/stats.rs"]
+    assert next(s for s in main.symbols if s.name == "main").targets == ["crate/src/stats.rs:mean",
+                                                                         "crate/src/main.rs:helper",
+                                                                         "crate/src/stats.rs:Sum.total"]
+    kinds = {s.name: s.kind for s in index.files["crate/src/stats.rs"].symbols}
+    assert kinds == {"Acc": "type", "Sum": "type", "Sum.total": "method", "Acc.add": "method",
+                     "Acc.total": "method", "mean": "function", "bump": "function", "<module>": "module"}
+    points = {(e.path, e.kind) for e in index.entry_points}
+    assert {("crate/src/main.rs", "cargo_bin"), ("crate/src/bin/tool.rs", "cargo_bin"),
+            ("crate/tests/it.rs", "test")} <= points
+    runs = {(c.run, c.cwd, c.source) for c in discover_commands(tmp_path, index)}
+    assert {("cargo run", "crate", "cargo"), ("cargo run --bin tool", "crate", "cargo"),
+            ("cargo test", "crate", "tests")} <= runs
+    diagram = system_diagram(index)
+    assert '"crate/src/stats.rs:mean"' in diagram and '(["crate/src/main.rs"])' in diagram

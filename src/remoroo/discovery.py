@@ -164,6 +164,12 @@ def _entry_points(root: Path, index: RepoIndex) -> list[CommandCandidate]:
             directory = str(PurePosixPath(path).parent)
             out.append(CommandCandidate(run="go run .", cwd=directory, source="go", entry=path,
                                         evidence=point.evidence))
+        elif point.kind == "cargo_bin":
+            crate = _crate_of(path, index)
+            if crate is not None:
+                parts = PurePosixPath(path).parts
+                run = f"cargo run --bin {PurePosixPath(path).stem}" if "bin" in parts[:-1] else "cargo run"
+                out.append(CommandCandidate(run=run, cwd=crate, source="cargo", entry=path, evidence=point.evidence))
         elif point.kind in ("script", "package_json") and path.endswith((".js", ".mjs", ".cjs")):
             out.append(CommandCandidate(run=f"node {path}", source="script", entry=path, evidence=point.evidence))
         elif point.kind == "script" and path.endswith(".py"):
@@ -198,6 +204,9 @@ def _tests(index: RepoIndex) -> list[CommandCandidate]:
         out.append(CommandCandidate(run="python3 -m pytest -q", source="tests", evidence=(
             f"{shown}: test file" + (f" (and {more} more)" if more > 0 else "") if python_tests
             else f"{shown}: pytest configuration")))
+    for path in sorted(p for p in index.files if PurePosixPath(p).name == "Cargo.toml"):
+        out.append(CommandCandidate(run="cargo test", cwd=str(PurePosixPath(path).parent), source="tests",
+                                    evidence=f"{path}: Cargo crate"))
     for path in sorted(p for p in index.files if PurePosixPath(p).name == "go.mod"):
         directory = str(PurePosixPath(path).parent)
         prefix = "" if directory == "." else directory + "/"
@@ -205,3 +214,15 @@ def _tests(index: RepoIndex) -> list[CommandCandidate]:
             out.append(CommandCandidate(run="go test ./...", cwd=directory, source="tests",
                                         evidence=f"{path}: Go module with _test.go files"))
     return out
+
+
+def _crate_of(path: str, index: RepoIndex) -> str | None:
+    """The folder of the nearest Cargo.toml above ``path``."""
+    folder = PurePosixPath(path).parent
+    while True:
+        manifest = "Cargo.toml" if str(folder) == "." else f"{folder}/Cargo.toml"
+        if manifest in index.files:
+            return str(folder)
+        if str(folder) == ".":
+            return None
+        folder = folder.parent

@@ -84,7 +84,7 @@ class CommandCandidate(BaseModel):
     env: dict[str, str] = Field(default_factory=dict, description="Environment the command needs, e.g. "
                                                                   "PYTHONPATH=src for a src/ layout.")
     source: Literal["readme", "makefile", "console_script", "main_guard", "main_module", "script", "tests",
-                    "package_json", "go"]
+                    "package_json", "go", "cargo"]
     evidence: str = Field(description="Where it was found: `file:line: why`.")
     entry: str | None = Field(default=None, description="The repository file the command starts from.")
     service: str | None = Field(default=None, description="A server to start first (with `{port}`), as the "

@@ -104,7 +104,7 @@ def _entry(path: Path, rel: str, size: int, mtime_ns: int, cached: FileEntry | N
         from remoroo.index import python
 
         python.parse(entry, data.decode("utf-8", "replace"))
-    elif entry.language in ("javascript", "typescript", "go"):
+    elif entry.language in ("javascript", "typescript", "go", "rust"):
         from remoroo.index import treesitter
 
         treesitter.parse(entry, data)

@@ -32,8 +32,8 @@ class FileEntry(BaseModel):
 
 class EntryPoint(BaseModel):
     path: str
-    kind: str = Field(description="main_guard | main_module | console_script | test | go_main | package_json | "
-                                  "script")
+    kind: str = Field(description="main_guard | main_module | console_script | test | go_main | cargo_bin | "
+                                  "package_json | script")
     symbol: str | None = None
     evidence: str = Field(description="Where it was found: `file:line: why`.")
 

@@ -28,6 +28,8 @@ SCRIPT_NAMES = ("main.py", "run.py", "train.py", "bench.py", "benchmark.py", "ev
 def resolve(index: RepoIndex, root: Path) -> None:
     modules = index.module_map()
     go_modules = _go_modules(index, root)
+    crates = sorted((str(PurePosixPath(p).parent) for p in index.files if PurePosixPath(p).name == "Cargo.toml"),
+                    key=len, reverse=True)
     go_packages: dict[str, list[str]] = {}
     for path, entry in index.files.items():
         if entry.language == "go" and not path.endswith("_test.go"):
@@ -37,6 +39,8 @@ def resolve(index: RepoIndex, root: Path) -> None:
             found = [_python_target(path, name, modules) for name in entry.imports]
         elif entry.language in ("javascript", "typescript"):
             found = [_js_target(path, name, index.files) for name in entry.imports]
+        elif entry.language == "rust":
+            found = [_rust_target(path, name, crates, index.files) for name in entry.imports]
         elif entry.language == "go":
             found = [p for name in entry.imports for p in _go_targets(name, go_modules, go_packages)]
             found += [p for p in go_packages.get(str(PurePosixPath(path).parent), []) if p != path]
@@ -84,6 +88,35 @@ def _normalise(path: str) -> str:
         else:
             parts.append(part)
     return "/".join(parts)
+
+
+def _rust_target(path: str, name: str, crates: list[str], files: dict[str, FileEntry]) -> str | None:
+    """``mod x`` -> the sibling ``x.rs`` or ``x/mod.rs``; ``use crate::a::b`` -> ``src/a/b.rs`` (or the nearest
+    module above it) of the crate holding ``path``."""
+    here = PurePosixPath(path).parent
+    if name.startswith("mod "):
+        module = name[4:]
+        stem = PurePosixPath(path).stem
+        base = here if stem in ("main", "lib", "mod") else here / stem
+        candidates = [base / f"{module}.rs", base / module / "mod.rs"]
+    else:
+        parts = name.split("::")
+        crate = next((c for c in crates if c == "." or path.startswith(c + "/")), None)
+        if parts[0] == "crate" and crate is not None:
+            base = PurePosixPath(crate) / "src"
+        elif parts[0] in ("self", "super"):
+            base = here if parts[0] == "self" else here.parent
+        else:
+            return None  # another crate
+        parts = [p for p in parts[1:] if p not in ("{", "}")]
+        candidates = []
+        for end in range(len(parts), 0, -1):  # `use crate::a::b::item`: the module is the longest existing prefix
+            candidates += [base.joinpath(*parts[:end]).with_suffix(".rs"), base.joinpath(*parts[:end], "mod.rs")]
+    for candidate in candidates:
+        rel = _normalise(str(candidate))
+        if rel in files and rel != path:
+            return rel
+    return None
 
 
 def _go_modules(index: RepoIndex, root: Path) -> dict[str, str]:
@@ -147,6 +180,11 @@ def _entry_points(index: RepoIndex, root: Path, modules: dict[str, str]) -> list
             else:
                 found.append(EntryPoint(path=path, kind="main_guard",
                                         evidence=f"{path}: if __name__ == '__main__'"))
+        elif entry.language == "rust":
+            kind = "test" if "/tests/" in f"/{path}" else "cargo_bin"
+            found.append(EntryPoint(path=path, kind=kind, symbol=None if kind == "test" else "main",
+                                    evidence=f"{path}: " + ("Rust integration test" if kind == "test"
+                                                            else "Cargo binary")))
         elif entry.language == "go":
             kind = "test" if name.endswith("_test.go") else "go_main"
             found.append(EntryPoint(path=path, kind=kind, symbol=None if kind == "test" else "main",

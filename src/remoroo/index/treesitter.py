@@ -1,7 +1,7 @@
-"""Files other than Python: symbols, imports and calls through tree-sitter's per-language grammars.
+"""JavaScript, TypeScript, Go and Rust: symbols, imports and calls through tree-sitter's per-language grammars.
 
 Each grammar is its own wheel (``tree-sitter-javascript``, ``-typescript``,
-``-go``) with the parser compiled in, so nothing is fetched at run time.
+``-go``, ``-rust``) with the parser compiled in, so nothing is fetched at run time.
 A query per language captures definitions (``@function``, ``@class``,
 ``@method`` and ``@type``, each with a ``.name``), imports (``@import``)
 and calls (``@call``). Methods are named ``Class.method``; a call belongs to
@@ -37,6 +37,17 @@ _QUERIES = {
 (type_alias_declaration name: (type_identifier) @type.name) @type
 (function_signature name: (identifier) @function.name) @function
 """,
+    "rust": """
+(function_item name: (identifier) @function.name) @function
+(function_signature_item name: (identifier) @function.name) @function
+(struct_item name: (type_identifier) @type.name) @type
+(enum_item name: (type_identifier) @type.name) @type
+(trait_item name: (type_identifier) @type.name) @type
+(use_declaration argument: (_) @import)
+(mod_item name: (identifier) @module) @mod
+(call_expression function: [(identifier) @call (scoped_identifier name: (identifier) @call)
+                            (field_expression field: (field_identifier) @call)])
+""",
     "go": """
 (function_declaration name: (identifier) @function.name) @function
 (method_declaration name: (field_identifier) @method.name) @method
@@ -61,6 +72,10 @@ def _grammar(language: str, tsx: bool = False) -> tuple[ts.Parser, ts.Query]:
         handle = grammar.language_tsx() if tsx else grammar.language_typescript()
     elif language == "go":
         import tree_sitter_go as grammar
+
+        handle = grammar.language()
+    elif language == "rust":
+        import tree_sitter_rust as grammar
 
         handle = grammar.language()
     else:
@@ -89,9 +104,9 @@ def parse(entry: FileEntry, data: bytes) -> None:
                 continue
             name = _text(name_node)
             owner = _owner(node, entry.language)
-            symbol_kind = "method" if kind == "method" else kind
+            symbol_kind = "method" if kind == "method" or (entry.language == "rust" and owner) else kind
             defined.append((node, Symbol(
-                name=f"{owner}.{name}" if owner and kind == "method" else name, kind=symbol_kind,
+                name=f"{owner}.{name}" if owner and symbol_kind == "method" else name, kind=symbol_kind,
                 line=node.start_point.row + 1, end_line=node.end_point.row + 1, signature=_signature(node))))
     defined.sort(key=lambda pair: (pair[0].start_byte, -pair[0].end_byte))
     module = Symbol(name="<module>", kind="module", line=1, end_line=tree.root_node.end_point.row + 1)
@@ -101,8 +116,9 @@ def parse(entry: FileEntry, data: bytes) -> None:
         name = _text(node)
         if name not in holder.calls:
             holder.calls.append(name)
-    entry.imports = list(dict.fromkeys(_text(n) for n in sorted(captures.get("import", []),
-                                                                 key=lambda n: n.start_byte)))
+    imports = [(n.start_byte, _text(n)) for n in captures.get("import", [])]
+    imports += [(n.start_byte, f"mod {_text(n)}") for n in captures.get("module", [])]  # Rust `mod x;`
+    entry.imports = list(dict.fromkeys(text for _, text in sorted(imports)))
     entry.symbols = [s for _, s in defined] + [module]
     entry.entry_point = entry.entry_point or _is_entry(entry, tree.root_node, data)
 
@@ -113,6 +129,13 @@ def _text(node: ts.Node) -> str:
 
 def _owner(node: ts.Node, language: str) -> str:
     """The class (JS/TS) or receiver type (Go) a method belongs to."""
+    if language == "rust":
+        parent = node.parent
+        while parent is not None and parent.type not in ("impl_item", "trait_item", "source_file"):
+            parent = parent.parent
+        target = parent.child_by_field_name("type" if parent.type == "impl_item" else "name") \
+            if parent is not None and parent.type != "source_file" else None
+        return _text(target).split("<")[0] if target is not None else ""
     if language == "go":
         receiver = node.child_by_field_name("receiver")
         if receiver is not None:
@@ -148,6 +171,10 @@ def _signature(node: ts.Node) -> str:
 
 def _is_entry(entry: FileEntry, root: ts.Node, data: bytes) -> bool:
     name = entry.path.rsplit("/", 1)[-1]
+    if entry.language == "rust":
+        parts = entry.path.split("/")
+        return (parts[-1] == "main.rs" and "src" in parts) or (len(parts) >= 2 and parts[-2] == "bin") or (
+            len(parts) >= 2 and parts[-2] == "tests")
     if entry.language == "go":
         is_main = any(c.type == "package_clause" and _text(c).split()[-1] == "main" for c in root.named_children)
         return name.endswith("_test.go") or (is_main and any(s.name == "main" for s in entry.symbols))
