@@ -9,9 +9,17 @@ through :class:`BrainClient`, which sends JSON text over a transport.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Callable, Literal, Protocol, Union
+from typing import Annotated, Any, Callable, Literal, Protocol, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+    model_validator,
+)
 
 from remoroo.patch import PatchProposal
 from remoroo.plan import Plan
@@ -67,6 +75,15 @@ class FileView(BaseModel):
         "For a file left out: its symbols as `start-end kind name(signature)`, from the repo index."))
     excerpts: list[Excerpt] = Field(default_factory=list, description=(
         "For a file left out: the source of its symbols named after a goal metric or in a failure's stack."))
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Empty outlines and excerpts are left out of the wire format: a slice lists every file."""
+        data = handler(self)
+        for key in ("outline", "excerpts"):
+            if not data.get(key):
+                data.pop(key, None)
+        return data
 
 
 class ContextSlice(BaseModel):
