@@ -17,14 +17,14 @@ from pathlib import Path, PurePosixPath
 
 from remoroo.brain.protocol import CommandCandidate
 from remoroo.index import RepoIndex
+from remoroo.plan_refs import make_rules
 
 MAX_CANDIDATES = 40
 _README = re.compile(r"^readme(\.(md|rst|txt|markdown))?$", re.I)
 _MAKEFILES = ("Makefile", "makefile", "GNUmakefile")
 _README_CMD = re.compile(r"^\s*(?:\$\s*)?((?:python3?|make|pytest|node|npm|go|cargo|uv|\./)\S*(?:\s+\S+)*)\s*$")
 _INLINE_CMD = re.compile(r"`((?:python3?|make|pytest|node|npm|go)\s[^`]+)`")
-_TARGET = re.compile(r"^([A-Za-z0-9][\w.\-/ ]*?)\s*:(?![=:])(.*)$")
-_SERVER = re.compile(r"serve_forever|HTTPServer|socketserver|uvicorn\.run|\bapp\.run\(|asyncio\.start_server|"
+SERVER = re.compile(r"serve_forever|HTTPServer|socketserver|uvicorn\.run|\bapp\.run\(|asyncio\.start_server|"
                      r"\.listen\(|http\.ListenAndServe")
 _SETUP = re.compile(r"\b(pip3?|uv|poetry|conda|npm|yarn|pnpm|go|cargo|apt(-get)?|brew)\s+"
                     r"(install|add|ci|sync|get|mod)\b"
@@ -100,7 +100,7 @@ def _readme(root: Path, index: RepoIndex) -> list[CommandCandidate]:
         for (line, first), (_, second) in zip(commands, commands[1:], strict=False):
             server_run = first.rstrip("& ").strip()
             entry = _entry_of(server_run, base, index)
-            is_server = first.rstrip().endswith("&") or (entry is not None and bool(_SERVER.search(_read(root, entry))))
+            is_server = first.rstrip().endswith("&") or (entry is not None and bool(SERVER.search(_read(root, entry))))
             service, client = with_port_placeholder(server_run), with_port_placeholder(second)
             if is_server and service and client:
                 clients.add(client)
@@ -119,14 +119,12 @@ def _makefile(root: Path, index: RepoIndex) -> list[CommandCandidate]:
     out: list[CommandCandidate] = []
     for path in sorted(p for p in index.files if _shallow(p) and PurePosixPath(p).name in _MAKEFILES):
         base = str(PurePosixPath(path).parent)
-        lines = _read(root, path).splitlines()
-        for lineno, line in enumerate(lines, start=1):
-            match = _TARGET.match(line)
-            if not match or "%" in match.group(1) or match.group(1).startswith("."):
-                continue
+        text = _read(root, path)
+        lines = text.splitlines()
+        for lineno, targets in make_rules(text):
             recipe = [r.strip().lstrip("@-") for r in lines[lineno:lineno + 5] if r.startswith("\t")]
             first = recipe[0] if recipe else ""
-            for target in match.group(1).split():
+            for target in targets:
                 out.append(CommandCandidate(
                     run=f"make {target}", cwd=base, source="makefile", entry=_entry_of(first, base, index),
                     evidence=f"{path}:{lineno}: Makefile target {target!r}" + (f" runs `{first}`" if first else "")))

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 FILE_EXTS = {".py", ".sh", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".go", ".rb", ".pl", ".json", ".toml",
              ".yaml", ".yml", ".cfg", ".ini", ".txt", ".csv", ".r", ".jl", ".lua"}
-_TARGET = re.compile(r"^([^\s:=#%][^:=#]*?)\s*::?(?!=)", re.M)
+_RULE = re.compile(r"^([A-Za-z0-9_][^:=#%\t]*?)\s*::?(?![=:])")
 _SHELL_OPS = {"&&", "||", ";", "|"}
 
 
@@ -54,6 +54,16 @@ def file_refs(run: str) -> list[str]:
     return refs
 
 
+def make_rules(text: str) -> list[tuple[int, list[str]]]:
+    """(line, targets) of a Makefile's explicit rules: no variables, pattern rules or special ``.TARGETS``."""
+    rules: list[tuple[int, list[str]]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        match = _RULE.match(line)
+        if match:
+            rules.append((lineno, match.group(1).split()))
+    return rules
+
+
 def tool_defects(name: str, run: str, root: Path, cwd_rel: str = ".") -> list[str]:
     """Make targets, repository modules and npm scripts the command names but the repository lacks."""
     cwd = root / cwd_rel
@@ -82,10 +92,10 @@ def _make(name: str, args: list[str], cwd: Path, where: str) -> list[str]:
     text = makefile.read_text(encoding="utf-8", errors="replace")
     if re.search(r"^\s*-?include\b|^%|^[^\s#]*%[^:]*:", text, re.M):
         return []  # included makefiles or pattern rules: targets cannot be listed from this file alone
-    defined = {t for line in _TARGET.findall(text) for t in line.split()}
+    defined = {t for _, targets in make_rules(text) for t in targets}
     missing = [a for a in args if not a.startswith("-") and "=" not in a and a not in defined]
     return [f"command {name!r} runs make target {t!r}, which {makefile.name} does not define "
-            f"(it has: {', '.join(sorted(d for d in defined if not d.startswith('.'))) or 'none'})" for t in missing]
+            f"(it has: {', '.join(sorted(defined)) or 'none'})" for t in missing]
 
 
 def _module(name: str, module: str, cwd: Path) -> list[str]:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import tomllib
 from pathlib import Path, PurePosixPath
@@ -69,25 +70,12 @@ def _js_target(path: str, spec: str, files: dict[str, FileEntry]) -> str | None:
     if not spec.startswith("."):
         return None  # a package, not a file of this repo
     base = PurePosixPath(path).parent
-    joined = _normalise(f"{base}/{spec}")
+    joined = posixpath.normpath(f"{base}/{spec}")
     stem = re.sub(r"\.(m|c)?js$", "", joined)  # TypeScript imports name the emitted .js file
     for candidate in [joined + s for s in _JS_SUFFIXES] + [stem + s for s in _JS_SUFFIXES]:
         if candidate in files:
             return candidate
     return None
-
-
-def _normalise(path: str) -> str:
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts:
-                parts.pop()
-        else:
-            parts.append(part)
-    return "/".join(parts)
 
 
 def _rust_target(path: str, name: str, crates: list[str], files: dict[str, FileEntry]) -> str | None:
@@ -113,7 +101,7 @@ def _rust_target(path: str, name: str, crates: list[str], files: dict[str, FileE
         for end in range(len(parts), 0, -1):  # `use crate::a::b::item`: the module is the longest existing prefix
             candidates += [base.joinpath(*parts[:end]).with_suffix(".rs"), base.joinpath(*parts[:end], "mod.rs")]
     for candidate in candidates:
-        rel = _normalise(str(candidate))
+        rel = posixpath.normpath(str(candidate))
         if rel in files and rel != path:
             return rel
     return None
@@ -136,7 +124,7 @@ def _go_targets(name: str, go_modules: dict[str, str], packages: dict[str, list[
     for module, directory in go_modules.items():
         if name == module or name.startswith(module + "/"):
             rest = name[len(module):].lstrip("/")
-            target = _normalise(f"{directory}/{rest}") or "."
+            target = posixpath.normpath(f"{directory}/{rest}")
             return packages.get(target, [])
     return []
 
@@ -240,7 +228,7 @@ def _package_json(index: RepoIndex, root: Path) -> list[EntryPoint]:
             {f"bin {k}": v for k, v in bins.items()} if isinstance(bins, dict) else {"bin": bins})
         for key, value in targets.items():
             if isinstance(value, str):
-                target = _normalise(f"{base}/{value}")
+                target = posixpath.normpath(f"{base}/{value}")
                 if target in index.files:
                     found.append(EntryPoint(path=target, kind="package_json", evidence=f"{path}: \"{key}\""))
     return found

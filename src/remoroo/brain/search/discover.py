@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from remoroo.brain.protocol import CommandCandidate, FileView
+from remoroo.discovery import SERVER
 from remoroo.plan import FILE_PROBES, PROBE_ALIASES, PROBES, Instrument
 
 NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|True|False|true|false|nan|inf)"
@@ -35,9 +36,6 @@ class Ranked:
     service: str | None = None
     score: float = 0.0
     files: list[str] = field(default_factory=list)
-
-
-_SERVER = re.compile(r"serve_forever|HTTPServer|socketserver|uvicorn\.run|\bapp\.run\(|asyncio\.start_server")
 
 
 def reachable(entry: str, files: dict[str, str]) -> list[str]:
@@ -81,7 +79,7 @@ def command_candidates(views: list[FileView], metrics: list[str], given: list[Co
             item.files += [f for f in reachable(cand.service_entry, files) if f not in item.files]
         text = "\n".join(files[f] for f in item.files)
         item.score = sum(3.0 for m in metrics if m in text) + (1.0 if cand.source == "readme" else 0.0)
-        if cand.entry and _SERVER.search(files.get(cand.entry, "")) and not cand.service:
+        if cand.entry and SERVER.search(files.get(cand.entry, "")) and not cand.service:
             item.score -= 10.0  # a server alone never finishes
         if cand.service:
             item.score += 2.0  # measured the way the README says: against the running service
