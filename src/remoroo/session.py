@@ -82,7 +82,8 @@ class Session:
             self.config.repo / ".remoroo" / "repo_index.json")
         index, reparsed = refresh(self.work_root, self.folder.root / "repo_index.json", previous)
         self.index = index
-        if not reparsed and self.diagram_sha:
+        unchanged = not reparsed and previous is not None and index.files.keys() == previous.files.keys()
+        if unchanged and self.diagram_sha:
             return index
         text = system_diagram(index)
         digest = hashlib.sha256(text.encode()).hexdigest()
