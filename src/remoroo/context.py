@@ -3,9 +3,9 @@
 Files are ranked by witness stack frames, metric-named symbols, the plan's
 focus, reachability from the measured commands (all from the repo index),
 goal words in the path, and kind (source before data), then packed until the
-character budget is spent. What does not fit is listed in ``omitted``, with
-an outline of its symbols while the budget lasts, so the brain knows it
-exists and can ask for it (hydration).
+character budget is spent. What does not fit is listed in ``omitted``; while
+the budget lasts it keeps excerpts of its hot symbols and an outline of the
+rest, so the brain knows it exists and can ask for it (hydration).
 """
 
 from __future__ import annotations
@@ -93,8 +93,10 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
     left_out = [(rel, path, index.files[rel]) for score, rel, path in scored
                 if score > 0 and views[rel].content is None and rel in index.files]
     for rel, path, entry in left_out:  # the hot symbols of files that did not fit, as excerpts
-        for symbol in _hot_symbols(entry, metric_words | metric_parts, hot_lines.get(rel, set())):
-            excerpt = _excerpt(path, symbol)
+        hot = _hot_symbols(entry, metric_words | metric_parts, hot_lines.get(rel, set()))
+        lines = _lines(path) if hot else []
+        for symbol in hot:
+            excerpt = _excerpt(lines, symbol)
             if excerpt is not None and spent + len(excerpt.text) <= budget_chars:
                 spent += len(excerpt.text)
                 views[rel].excerpts.append(excerpt)
@@ -122,12 +124,15 @@ def _hot_symbols(entry: FileEntry, metric_words: set[str], lines: set[int]) -> l
     return hot
 
 
-def _excerpt(path: Path, symbol: Symbol) -> Excerpt | None:
+def _lines(path: Path) -> list[str]:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.readlines()
+            return handle.readlines()
     except OSError:
-        return None
+        return []
+
+
+def _excerpt(lines: list[str], symbol: Symbol) -> Excerpt | None:
     end = min(symbol.end_line, symbol.line + MAX_EXCERPT_LINES - 1)
     text = "".join(lines[symbol.line - 1:end])
     return Excerpt(symbol=symbol.name, start_line=symbol.line, end_line=end, text=text) if text else None
