@@ -84,7 +84,7 @@ def latest_run(repo: Path) -> Path:
 def every_report_has_one_parseable_outcome_line(tmp_path_factory: pytest.TempPathFactory):
     """Every final_report.md the suite produces must carry exactly one outcome line."""
     yield
-    from remoroo.report import parse_outcome
+    from remoroo.evidence.report import parse_outcome
 
     reports = list(tmp_path_factory.getbasetemp().rglob("final_report.md"))
     bad = [str(p) for p in reports if parse_outcome(p.read_text()) is None]

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from conftest import write_files
 
-from remoroo.case import load_case
-from remoroo.config import build_config
 from remoroo.errors import CaseError, UserError
+from remoroo.model.case import load_case
+from remoroo.model.config import build_config
 
 CASE = {"case_id": "fib", "name": "n", "description": "d", "repo_path": "repo", "goal": "g",
         "metrics": "fib_10 == 55", "expected_outcome": "SUCCESS", "timeout_s": 60, "max_turns": 3,

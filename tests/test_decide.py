@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from remoroo.decide import Noise, compare, final_outcome, judge_candidate
-from remoroo.spec import parse_goal
+from remoroo.model.decide import Noise, compare, final_outcome, judge_candidate
+from remoroo.model.spec import parse_goal
 
 NOISE = Noise()
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from conftest import write_files
 
-from remoroo.discovery import discover_commands
 from remoroo.index import build_index
+from remoroo.index.discovery import discover_commands
 
 REPO = {
     "README.md": ("# Tool\n\nInstall, then:\n\n```bash\n$ python3 -m tool --fast\npip install -e .\n```\n\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 from conftest import FIB_PLAN, cli, edit, git_init, latest_run, write_files
 
-from remoroo.report import parse_outcome
+from remoroo.evidence.report import parse_outcome
 
 WORSE = edit("fib.py", "    for _ in range(n - 1):\n", "    for _ in range(n - 2):\n")
 FIX = edit("fib.py", "    for _ in range(n - 1):\n", "    for _ in range(n):\n")

@@ -85,8 +85,8 @@ def _deep_repo(root: Path) -> None:
 
 
 def test_a_function_six_levels_deep_is_in_the_slice(tmp_path: Path) -> None:
-    from remoroo.context import build_slice
-    from remoroo.spec import parse_goal
+    from remoroo.index.slice import build_slice
+    from remoroo.model.spec import parse_goal
 
     _deep_repo(tmp_path)
     goal = parse_goal("raise it", "accuracy >= 0.9")
@@ -196,8 +196,8 @@ def test_touched_but_unchanged_files_are_not_parsed_again(tmp_path: Path) -> Non
 
 
 def test_a_hot_symbol_of_a_file_too_big_to_show_is_excerpted(tmp_path: Path) -> None:
-    from remoroo.context import build_slice
-    from remoroo.spec import parse_goal
+    from remoroo.index.slice import build_slice
+    from remoroo.model.spec import parse_goal
 
     filler = "".join(f"def pad{i}(x):\n    return x + {i}\n\n\n" for i in range(2500))  # ~70 kB: never whole
     write_files(tmp_path, {
@@ -221,8 +221,8 @@ def test_a_hot_symbol_of_a_file_too_big_to_show_is_excerpted(tmp_path: Path) -> 
 
 
 def test_slice_of_a_typescript_repo_follows_metric_words(tmp_path: Path) -> None:
-    from remoroo.context import build_slice
-    from remoroo.spec import parse_goal
+    from remoroo.index.slice import build_slice
+    from remoroo.model.spec import parse_goal
 
     write_files(tmp_path, POLYGLOT)
     filler = "// filler\n" + "export const x = 1;\n" * 10
@@ -263,7 +263,7 @@ RUST = {
 
 
 def test_rust_through_tree_sitter(tmp_path: Path) -> None:
-    from remoroo.discovery import discover_commands
+    from remoroo.index.discovery import discover_commands
 
     write_files(tmp_path, RUST)
     index = build_index(tmp_path)

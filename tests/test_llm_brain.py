@@ -14,9 +14,9 @@ from replay_server import ReplayServer
 
 from remoroo.brain import client_from_config
 from remoroo.brain.llm.brain import extract_json
-from remoroo.config import build_config
-from remoroo.engine import run
-from remoroo.report import parse_outcome
+from remoroo.evidence.report import parse_outcome
+from remoroo.loop.engine import run
+from remoroo.model.config import build_config
 
 FIB = {
     "fib.py": "def fib(n):\n    a, b = 0, 1\n    for _ in range(n - 1):\n        a, b = b, a + b\n    return a\n",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import write_files
 
-from remoroo.measure import Environment, coerce, measure
-from remoroo.plan import Plan
+from remoroo.measure.once import Environment, coerce, measure
+from remoroo.model.plan import Plan
 
 ENV = Environment(base_env=dict(os.environ), shim_dir=str(Path(__file__).resolve().parents[1] / "src"), grace_s=0.2)
 

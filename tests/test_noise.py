@@ -7,8 +7,8 @@ from pathlib import Path
 
 from conftest import cli, edit, git_init, latest_run, write_files
 
-from remoroo.measure import Measurement
-from remoroo.repeat import combine, repeats_for
+from remoroo.measure.once import Measurement
+from remoroo.measure.repeat import combine, repeats_for
 
 NOISY = (
     "import random\nimport time\n\nDELAY = 0.3\nNOISE = 0.4\n\n\n"

@@ -7,7 +7,8 @@ import pytest
 from conftest import git_init, write_files
 
 from remoroo.errors import PatchRejected
-from remoroo.patch import Edit, PatchProposal, apply_edits, apply_proposal
+from remoroo.model.patch import Edit, PatchProposal
+from remoroo.patch.apply import apply_edits, apply_proposal
 
 FIXTURES = Path(__file__).parent / "fixtures" / "malformed_patches"
 SOURCE = (

@@ -6,8 +6,9 @@ import pytest
 from conftest import FIB, FIB_PLAN, write_files
 
 from remoroo.errors import PlanRejected
-from remoroo.plan import Plan, validate_plan
-from remoroo.spec import parse_goal
+from remoroo.loop.planning import validate_plan
+from remoroo.model.plan import Plan
+from remoroo.model.spec import parse_goal
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from conftest import write_files
 
-from remoroo.execute import Environment
-from remoroo.measure import measure
-from remoroo.plan import Plan
-from remoroo.repeat import measure_repeated
+from remoroo.measure.commands import Environment
+from remoroo.measure.once import measure
+from remoroo.measure.repeat import measure_repeated
+from remoroo.model.plan import Plan
 
 ENV = Environment(base_env=dict(os.environ), shim_dir=str(Path(__file__).resolve().parents[1] / "src"), grace_s=0.3)
 

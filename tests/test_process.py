@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psutil
 
-from remoroo.process import run_process
+from remoroo.exec.process import run_process
 
 
 def run(tmp_path: Path, cmd: str, timeout: float = 5.0, grace: float = 0.3):

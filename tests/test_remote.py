@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import FIB_PLAN, ROOT, cli, edit, git_init, latest_run, write_files
 
-from remoroo.plan import Plan
-from remoroo.remote import MeasureJob, can_measure_away, land, measure_job, pack
+from remoroo.measure.remote import MeasureJob, can_measure_away, land, measure_job, pack
+from remoroo.model.plan import Plan
 
 
 def events(run_dir: Path, name: str) -> list[dict]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from remoroo.ledger import RunFolder
-from remoroo.report import OUTCOME_RE, build_report, parse_outcome, render_markdown, write_reports
+from remoroo.evidence.ledger import RunFolder
+from remoroo.evidence.report import OUTCOME_RE, build_report, parse_outcome, render_markdown, write_reports
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 EVENTS = [

@@ -11,12 +11,12 @@ import psutil
 import pytest
 from conftest import ROOT, cli, latest_run
 
-from remoroo.brain.protocol import ContextSlice, FileView, GoalView, PatchRequest, PlanRequest, StateSummary
 from remoroo.brain.search import SearchBrain
 from remoroo.brain.search.discover import command_candidates
 from remoroo.brain.search.mutate import parse
-from remoroo.plan import Plan
-from remoroo.report import parse_outcome
+from remoroo.evidence.report import parse_outcome
+from remoroo.model.plan import Plan
+from remoroo.protocol.wire import ContextSlice, FileView, GoalView, PatchRequest, PlanRequest, StateSummary
 
 
 def run_case(tmp_path: Path, name: str, *extra: str) -> tuple[int, dict, Path]:
@@ -151,8 +151,8 @@ def _plan_request(tmp_path: Path, files: dict[str, str], targets: list[str]) -> 
     """A plan request the way the engine builds it: the shown files plus the commands it discovered."""
     from conftest import write_files
 
-    from remoroo.discovery import discover_commands
     from remoroo.index import build_index
+    from remoroo.index.discovery import discover_commands
 
     write_files(tmp_path, files)
     views = [FileView(path=p, size=len(t), content=t) for p, t in files.items()]

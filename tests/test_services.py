@@ -11,9 +11,10 @@ import pytest
 from conftest import write_files
 
 from remoroo.errors import PlanRejected
-from remoroo.measure import Environment, measure
-from remoroo.plan import Plan, validate_plan
-from remoroo.spec import parse_goal
+from remoroo.loop.planning import validate_plan
+from remoroo.measure.once import Environment, measure
+from remoroo.model.plan import Plan
+from remoroo.model.spec import parse_goal
 
 ENV = Environment(base_env=dict(os.environ), shim_dir=str(Path(__file__).resolve().parents[1] / "src"), grace_s=0.3)
 

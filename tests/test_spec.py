@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from remoroo.errors import SpecError
-from remoroo.goal import BaselineRef, Literal_, SemanticTarget, Target
-from remoroo.spec import parse_clause, parse_goal, parse_spec, render_target, split_clauses
+from remoroo.model.goal import BaselineRef, Literal_, SemanticTarget, Target
+from remoroo.model.spec import parse_clause, parse_goal, parse_spec, render_target, split_clauses
 
 
 def one(text: str) -> Target:

@@ -14,12 +14,12 @@ __version__ = "0.1.0"
 __all__ = ["emit", "run", "parse_goal", "RunConfig", "RunResult", "__version__"]
 
 if TYPE_CHECKING:
-    from remoroo.config import RunConfig
-    from remoroo.engine import RunResult, run
-    from remoroo.spec import parse_goal
+    from remoroo.loop.engine import RunResult, run
+    from remoroo.model.config import RunConfig
+    from remoroo.model.spec import parse_goal
 
-_LAZY = {"run": "remoroo.engine", "RunResult": "remoroo.engine", "RunConfig": "remoroo.config",
-         "parse_goal": "remoroo.spec"}
+_LAZY = {"run": "remoroo.loop.engine", "RunResult": "remoroo.loop.engine", "RunConfig": "remoroo.model.config",
+         "parse_goal": "remoroo.model.spec"}
 
 
 def __getattr__(name: str) -> Any:

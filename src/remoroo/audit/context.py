@@ -6,8 +6,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from remoroo.goal import Goal, is_number
-from remoroo.plan import Plan
+from remoroo.model.goal import Goal, is_number
+from remoroo.model.plan import Plan
 
 
 @dataclass

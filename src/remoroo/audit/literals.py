@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from remoroo.audit.astdiff import Added, added_nodes, constant, is_numeric
 from remoroo.audit.findings import AuditFinding, passed, vetoed
-from remoroo.decide import is_met
+from remoroo.model.decide import is_met
 
 if TYPE_CHECKING:
     from remoroo.audit.context import AuditContext

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from remoroo.audit.findings import AuditFinding, passed, vetoed
-from remoroo.plan import Plan
+from remoroo.model.plan import Plan
 
 if TYPE_CHECKING:
     from remoroo.audit.context import AuditContext

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from remoroo.audit.findings import AuditFinding, passed
-from remoroo.plan import Plan
+from remoroo.model.plan import Plan
 
 
 def check_preserved(plan: Plan, baseline: dict[str, object], candidate: dict[str, object]) -> AuditFinding:

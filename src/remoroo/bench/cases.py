@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from remoroo.case import load_case
 from remoroo.errors import CaseError
-from remoroo.report import parse_outcome
+from remoroo.evidence.report import parse_outcome
+from remoroo.model.case import load_case
 
 
 class BenchCase(BaseModel):

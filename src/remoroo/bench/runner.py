@@ -21,8 +21,8 @@ from typing import Callable, Iterator
 from pydantic import BaseModel
 
 from remoroo.bench.cases import BenchCase, finished_outcome, newest_report
-from remoroo.executor import make_executor
-from remoroo.process import run_process
+from remoroo.exec.pool import make_executor
+from remoroo.exec.process import run_process
 
 MARGIN_S = 60.0
 
@@ -107,7 +107,7 @@ def run_case(case: BenchCase, options: BenchOptions) -> CaseResult:
 
 def summarize(case: BenchCase, report_md: Path, *, status: str, wall_s: float | None = None) -> CaseResult:
     """A result from a run folder's report and ledger."""
-    from remoroo.report import parse_outcome
+    from remoroo.evidence.report import parse_outcome
 
     outcome = parse_outcome(report_md.read_text(encoding="utf-8")) or "FAIL"
     data = _json(report_md.with_suffix(".json"))

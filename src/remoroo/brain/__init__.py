@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from remoroo.brain.client import BrainClient, BrainLimits
-from remoroo.brain.protocol import Brain, in_process
 from remoroo.errors import UserError
+from remoroo.protocol.client import BrainClient, BrainLimits
+from remoroo.protocol.wire import Brain, in_process
 
 
 def make_brain(spec: str, llm: object | None = None) -> tuple[Brain, str]:
@@ -40,7 +40,7 @@ def make_client(spec: str, *, llm: object | None = None, limits: BrainLimits | N
                 redact: object | None = None, http_timeout_s: float = 600.0) -> BrainClient:
     """The engine's client for ``--brain``."""
     if spec.startswith(("http://", "https://")):
-        from remoroo.brain.http import http_transport
+        from remoroo.protocol.http import http_transport
 
         return BrainClient(http_transport(spec, timeout_s=http_timeout_s), name=spec, limits=limits,
                            redact=redact)  # type: ignore[arg-type]
@@ -51,8 +51,8 @@ def make_client(spec: str, *, llm: object | None = None, limits: BrainLimits | N
 def client_from_config(config: object) -> BrainClient:
     """The client a run's frozen config asks for, with budgets and redaction."""
     from remoroo.brain.llm.brain import LLMSettings
-    from remoroo.brain.redact import Redactor
-    from remoroo.config import RunConfig
+    from remoroo.model.config import RunConfig
+    from remoroo.protocol.redact import Redactor
 
     assert isinstance(config, RunConfig)
     llm = LLMSettings(provider=config.llm_provider, model=config.llm_model, base_url=config.llm_base_url,

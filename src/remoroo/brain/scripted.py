@@ -15,8 +15,8 @@ the brain first asks for those files, and answers ``then`` once the request
 carries every one of them in ``hydrated`` (a path that cannot be read keeps
 it asking, so the engine's hydration limit ends the run).
 
-A PLAN is the JSON of :class:`~remoroo.plan.Plan`; a PROPOSAL the JSON of
-:class:`~remoroo.patch.PatchProposal` (``edits``, ``diff`` or ``text``), a
+A PLAN is the JSON of :class:`~remoroo.model.plan.Plan`; a PROPOSAL the JSON of
+:class:`~remoroo.patch.apply.PatchProposal` (``edits``, ``diff`` or ``text``), a
 list of proposals (a batch: the engine keeps the best), or
 ``{"give_up": "reason"}``. Past the end of ``plans`` the last plan is
 repeated; past the end of ``patches`` the brain gives up. The brain is
@@ -31,7 +31,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from remoroo.brain.protocol import (
+from remoroo.errors import UserError
+from remoroo.model.patch import PatchProposal
+from remoroo.model.plan import Plan
+from remoroo.protocol.wire import (
     AnyRequest,
     AnyResponse,
     Hydration,
@@ -43,9 +46,6 @@ from remoroo.brain.protocol import (
     PlanRequest,
     PlanResponse,
 )
-from remoroo.errors import UserError
-from remoroo.patch import PatchProposal
-from remoroo.plan import Plan
 
 
 class GiveUp(BaseModel):

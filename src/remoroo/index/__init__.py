@@ -21,9 +21,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from remoroo.exec.workspace import is_skipped_dir
 from remoroo.index.diagram import system_diagram
 from remoroo.index.model import INDEX_VERSION, EntryPoint, FileEntry, RepoIndex, Symbol
-from remoroo.workspace import is_skipped_dir
 
 __all__ = ["EntryPoint", "FileEntry", "RepoIndex", "Symbol", "build_index", "load_index", "system_diagram",
            "write_index"]
@@ -125,7 +125,7 @@ def write_index(repo: Path, folder: Path | None = None) -> tuple[Path, Path, int
     Returns the index path, the diagram path, and how many files were (re)read.
     """
     if folder is None:
-        from remoroo.ledger import ensure_remoroo_dir
+        from remoroo.evidence.ledger import ensure_remoroo_dir
 
         folder = ensure_remoroo_dir(repo)
     index, reparsed = refresh(repo, folder / "repo_index.json")

@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from remoroo.brain.llm.backends import Backend, BrainTimeout
-from remoroo.brain.protocol import (
+from remoroo.errors import BrainError
+from remoroo.protocol.wire import (
     AnyRequest,
     AnyResponse,
     InstrumentResponse,
@@ -27,7 +28,6 @@ from remoroo.brain.protocol import (
     PlanResponse,
     Usage,
 )
-from remoroo.errors import BrainError
 
 
 class LLMSettings(BaseModel):

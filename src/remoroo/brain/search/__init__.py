@@ -13,8 +13,17 @@ from __future__ import annotations
 import hashlib
 import re
 
-from remoroo.audit.paths import why_protected
-from remoroo.brain.protocol import (
+from remoroo.brain.search.discover import TEST_COMMAND, command_candidates, source_metric
+from remoroo.brain.search.instrument import instrument_metrics
+from remoroo.brain.search.localize import Localizer
+from remoroo.brain.search.mutate import Module, Site, parse
+from remoroo.brain.search.tune import optuna_values, step_values
+from remoroo.model.decide import score
+from remoroo.model.goal import Goal, is_number
+from remoroo.model.patch import PatchProposal
+from remoroo.model.plan import Command, Instrument, PatchIntent, Plan, Readiness, Unmeasurable, required_metrics
+from remoroo.model.spec import parse_goal
+from remoroo.protocol.wire import (
     AnyRequest,
     AnyResponse,
     InstrumentRequest,
@@ -25,16 +34,6 @@ from remoroo.brain.protocol import (
     PlanRequest,
     PlanResponse,
 )
-from remoroo.brain.search.discover import TEST_COMMAND, command_candidates, source_metric
-from remoroo.brain.search.instrument import instrument_metrics
-from remoroo.brain.search.localize import Localizer
-from remoroo.brain.search.mutate import Module, Site, parse
-from remoroo.brain.search.tune import optuna_values, step_values
-from remoroo.decide import score
-from remoroo.goal import Goal, is_number
-from remoroo.patch import PatchProposal
-from remoroo.plan import Command, Instrument, PatchIntent, Plan, Readiness, Unmeasurable, required_metrics
-from remoroo.spec import parse_goal
 
 _TRIED = re.compile(r"^\[(?:m:(\w+)|t:([^=\]]+)=([^\]]+))\]")
 _TEST_FILE = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
@@ -95,7 +94,7 @@ class SearchBrain:
         goal = _goal(request)
         modules: dict[str, Module] = {}
         for view in request.context.files:
-            if view.content is None or not view.path.endswith(".py") or why_protected(view.path, request.plan):
+            if view.content is None or not view.path.endswith(".py") or view.protected:
                 continue  # tests, harnesses, data: the audit would veto it, so no candidate is wasted there
             module = parse(view.path, view.content)
             if module is not None:

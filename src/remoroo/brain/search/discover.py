@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from remoroo.brain.protocol import CommandCandidate, FileView
-from remoroo.discovery import SERVER
-from remoroo.plan import FILE_PROBES, PROBE_ALIASES, PROBES, Instrument
+from remoroo.model.plan import FILE_PROBES, PROBE_ALIASES, PROBES, SERVER_CODE, Instrument
+from remoroo.protocol.wire import CommandCandidate, FileView
 
 NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|True|False|true|false|nan|inf)"
 JUNIT_PATH = ".remoroo-junit.xml"
@@ -79,7 +78,7 @@ def command_candidates(views: list[FileView], metrics: list[str], given: list[Co
             item.files += [f for f in reachable(cand.service_entry, files) if f not in item.files]
         text = "\n".join(files[f] for f in item.files)
         item.score = sum(3.0 for m in metrics if m in text) + (1.0 if cand.source == "readme" else 0.0)
-        if cand.entry and SERVER.search(files.get(cand.entry, "")) and not cand.service:
+        if cand.entry and SERVER_CODE.search(files.get(cand.entry, "")) and not cand.service:
             item.score -= 10.0  # a server alone never finishes
         if cand.service:
             item.score += 2.0  # measured the way the README says: against the running service

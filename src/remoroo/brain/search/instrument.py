@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 
-from remoroo.audit.paths import why_protected
-from remoroo.brain.protocol import InstrumentRequest, InstrumentResponse
-from remoroo.patch import Edit, PatchProposal
+from remoroo.model.patch import Edit, PatchProposal
+from remoroo.protocol.wire import InstrumentRequest, InstrumentResponse
 
 
 def instrument_metrics(request: InstrumentRequest) -> InstrumentResponse:
@@ -39,7 +38,7 @@ def instrument_metrics(request: InstrumentRequest) -> InstrumentResponse:
 def _site(metric: str, request: InstrumentRequest) -> tuple[str, str] | None:
     pattern = re.compile(rf"^[ \t]*{re.escape(metric)}\s*=(?!=).*$", re.M)
     for view in request.context.files:
-        if view.content is None or not view.path.endswith(".py") or why_protected(view.path, request.plan):
+        if view.content is None or not view.path.endswith(".py") or view.protected:
             continue
         found = [m.group(0) for m in pattern.finditer(view.content)]
         if found and view.content.count(found[-1] + "\n") == 1:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from remoroo.brain.protocol import PatchRequest
 from remoroo.brain.search.discover import reachable
 from remoroo.brain.search.mutate import Site
-from remoroo.goal import Goal
+from remoroo.model.goal import Goal
+from remoroo.protocol.wire import PatchRequest
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _FAULT_FRAME = re.compile(r'File "([^"]+)", line (\d+) in (\S+)')  # faulthandler's format

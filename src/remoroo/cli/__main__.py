@@ -1,0 +1,5 @@
+"""``python -m remoroo.cli``."""
+
+from remoroo.cli.app import main
+
+main()

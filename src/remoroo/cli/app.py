@@ -1,0 +1,273 @@
+"""The command line: ``remoroo run | show | apply | schema``.
+
+Exit codes: 0 SUCCESS, 3 PARTIAL_SUCCESS, 1 FAIL, 2 usage or config error.
+This is the edge: the only place that reads ``os.environ`` and builds the
+frozen :class:`~remoroo.model.config.RunConfig`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from remoroo.errors import UserError
+
+EXIT = {"SUCCESS": 0, "PARTIAL_SUCCESS": 3, "FAIL": 1}
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Improve a repository against measurable goals, without cheating.")
+out = Console(highlight=False, markup=False)  # messages carry brackets ([run], [REDACTED]): never markup
+err = Console(stderr=True, highlight=False, markup=False)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed run still tears down its processes and reports
+    try:
+        code = app(standalone_mode=False)
+    except UserError as exc:
+        err.print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
+        raise SystemExit(2) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        raise SystemExit(1) from None
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(2) from None
+        raise
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+@app.command("run")
+def run_cmd(
+    repo: Path | None = typer.Argument(None, help="Repository to improve (default: current folder)."),
+    goal: str | None = typer.Option(None, "--goal", help="What should improve, in words."),
+    metrics: str | None = typer.Option(None, "--metrics", help="Targets, e.g. 'fib_10 == 55, runtime_s < 2'."),
+    case: Path | None = typer.Option(None, "--case", help="Run a benchmark case.json instead."),
+    brain: str | None = typer.Option(None, "--brain", help="search | llm | scripted:FILE | http://HOST:PORT"),
+    max_turns: int | None = typer.Option(None, "--max-turns", help="Turn budget."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Overall time budget in seconds."),
+    keep_work: bool | None = typer.Option(None, "--keep-work", help="Keep the isolated workspace."),
+    command_timeout: float | None = typer.Option(None, "--command-timeout",
+                                                 help="Per-command timeout the brain plans with (seconds)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Candidates per turn (search brain)."),
+    workers: int | None = typer.Option(None, "--workers", help="Candidates measured side by side."),
+    cluster: str | None = typer.Option(None, "--cluster", help="Measure candidates on dask: local or tcp://HOST:PORT."),
+    llm_model: str | None = typer.Option(None, "--llm-model", help="Model name for --brain llm."),
+    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible (or Anthropic) base URL."),
+    llm_provider: str | None = typer.Option(None, "--llm-provider", help="openai (any compatible) or anthropic."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", help="Token budget for the run's brain calls."),
+    max_cost: float | None = typer.Option(None, "--max-cost", help="Cost budget (USD) for the run's brain calls."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before running the plan's commands."),
+    as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
+) -> None:
+    """Plan, patch an isolated copy, measure, audit and decide; end with a report."""
+    from remoroo.brain import client_from_config
+    from remoroo.loop.engine import run
+    from remoroo.model.case import load_case
+    from remoroo.model.config import build_config
+
+    cli: dict[str, Any] = {"brain": brain, "max_turns": max_turns, "timeout_s": timeout, "keep_work": keep_work,
+                           "command_timeout_s": command_timeout, "batch_size": batch_size, "workers": workers,
+                           "cluster": cluster,
+                           "llm_model": llm_model, "llm_base_url": llm_base_url, "llm_provider": llm_provider,
+                           "max_tokens": max_tokens, "max_cost_usd": max_cost}
+    if case is not None:
+        if goal or metrics or repo:
+            raise UserError("--case takes the repository, goal and metrics from case.json: drop REPO/--goal/--metrics.")
+        loaded, repo = load_case(case)
+        cli.update(goal=loaded.goal, metrics=loaded.metrics, case_id=loaded.case_id)
+        cli["max_turns"] = max_turns if max_turns is not None else loaded.max_turns
+        cli["timeout_s"] = timeout if timeout is not None else loaded.timeout_s
+    else:
+        if not goal or not metrics:
+            raise UserError("Give both --goal 'what to improve' and --metrics 'fib_10 == 55' (or --case case.json).")
+        cli.update(goal=goal, metrics=metrics)
+    repo = (repo or Path.cwd()).resolve()
+    if not repo.is_dir():
+        raise UserError(f"The repository {repo} does not exist: pass the path of an existing folder.")
+    config = build_config(repo, cli, os.environ)
+    from remoroo.model.spec import parse_goal
+
+    parse_goal(config.goal, config.metrics)  # bad specs fail before anything is written
+    client = client_from_config(config)
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"remoroo will run commands chosen by the brain ({client.name}) on an isolated copy of "
+                      f"{repo}. Continue?", abort=True)
+    result = run(config, client, observer=None if as_json else _progress)
+    report_path = result.run_dir / "final_report.md"
+    if as_json:
+        sys.stdout.write((result.run_dir / "final_report.json").read_text(encoding="utf-8"))
+    else:
+        colour = {"SUCCESS": "green", "PARTIAL_SUCCESS": "yellow", "FAIL": "red"}[result.outcome]
+        out.print(Text(result.outcome, style=f"bold {colour}") + Text(f": {result.reason}"), soft_wrap=True)
+        out.print(f"report: {report_path}", soft_wrap=True)
+    raise typer.Exit(EXIT[result.outcome])
+
+
+def _progress(event: dict[str, Any]) -> None:
+    kind = event["event"]
+    if kind == "plan_accepted":
+        err.print(f"plan accepted: {', '.join(event['commands'])}", soft_wrap=True)
+    elif kind == "plan_rejected":
+        err.print(f"plan rejected: {'; '.join(event['defects'])}", soft_wrap=True)
+    elif kind == "baseline":
+        err.print(f"baseline: {_metrics_text(event['metrics'])}", soft_wrap=True)
+    elif kind == "turn":
+        err.print(f"turn {event['turn']}: {event['decision']} ({event['reason']}) {_metrics_text(event['metrics'])}",
+                  soft_wrap=True)
+    elif kind == "replan":
+        err.print(f"replanning: {event['reason']}")
+
+
+def _metrics_text(metrics: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in metrics.items()) or "(no metrics)"
+
+
+@app.command("show")
+def show_cmd(
+    run_id: str = typer.Argument("latest", help="A run id, or 'latest'."),
+    repo: Path = typer.Option(Path("."), "--repo", help="The repository the run belongs to."),
+    as_json: bool = typer.Option(False, "--json", help="Print final_report.json."),
+) -> None:
+    """Show a run's outcome, reason, metric table and evidence."""
+    from remoroo.evidence.ledger import find_run
+    from remoroo.evidence.report import Report, fmt
+
+    run_dir = find_run(repo.resolve(), run_id)
+    if run_dir is None:
+        raise UserError(f"No run {run_id!r} under {repo.resolve()}/.remoroo/runs: run 'remoroo run' first.")
+    report_file = run_dir / "final_report.json"
+    if not report_file.is_file():
+        raise UserError(f"Run {run_dir.name} has no final_report.json yet: it is still running or was killed.")
+    if as_json:
+        sys.stdout.write(report_file.read_text(encoding="utf-8"))
+        raise typer.Exit(0)
+    report = Report.model_validate_json(report_file.read_text(encoding="utf-8"))
+    out.print(Text(f"run {report.run_id}: ") + Text(report.outcome, style="bold") + Text(f" — {report.reason}"),
+              soft_wrap=True)
+    table = Table("metric", "target", "baseline", "final", "met")
+    for row in report.metrics:
+        met = "—" if row.met is None else ("yes" if row.met else "no")
+        table.add_row(row.metric, "; ".join(row.targets), fmt(row.baseline), fmt(row.final), met)
+    out.print(table)
+    out.print(f"evidence: {run_dir}", soft_wrap=True)
+
+
+@app.command("apply")
+def apply_cmd(
+    run_id: str = typer.Argument("latest", help="A run id, or 'latest'."),
+    repo: Path = typer.Option(Path("."), "--repo", help="The repository to apply the run's final patch to."),
+) -> None:
+    """Apply a run's final_patch.diff to your working tree (refuses on conflicts)."""
+    from remoroo.evidence.deliver import apply_run
+
+    diff_path, files = apply_run(repo.resolve(), run_id)
+    if not files:
+        out.print(f"{diff_path} is empty: the run kept no change, nothing to apply.", soft_wrap=True)
+        return
+    out.print(f"applied {diff_path} to {repo.resolve()}: {', '.join(files)}", soft_wrap=True)
+
+
+@app.command("index")
+def index_cmd(repo: Path = typer.Argument(Path("."), help="Repository to index.")) -> None:
+    """Index a repository: .remoroo/repo_index.json and .remoroo/system_diagram.md."""
+    from collections import Counter
+
+    from remoroo.index import load_index, write_index
+
+    root = repo.resolve()
+    if not root.is_dir():
+        raise UserError(f"The repository {root} does not exist: pass the path of an existing folder.")
+    index_path, diagram, reparsed = write_index(root)
+    index = load_index(index_path)
+    assert index is not None
+    languages = Counter(e.language for e in index.files.values() if e.language != "text")
+    counts = ", ".join(f"{n} {lang}" for lang, n in languages.most_common())
+    out.print(f"indexed {root}: {len(index.files)} file(s) ({counts or 'no source'}), {reparsed} parsed now, "
+              f"{len(index.entry_points)} entry point(s)", soft_wrap=True)
+    out.print(f"index: {index_path}\ndiagram: {diagram}", soft_wrap=True)
+
+
+@app.command("bench")
+def bench_cmd(
+    cases_dir: Path = typer.Argument(..., help="Folder of cases: */case.json at any depth."),
+    include: list[str] = typer.Option(None, "--include", help="A case id or a category glob (repeatable)."),
+    rerun: bool = typer.Option(False, "--rerun", help="Run cases that already have a final_report.md."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Cases run at once."),
+    cluster: str | None = typer.Option(None, "--cluster", help="local (LocalCluster on 127.0.0.1) or tcp://HOST:PORT"),
+    brain: str = typer.Option("search", "--brain", help="The brain every case runs with."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Where the leaderboard goes (default: CASES_DIR)."),
+) -> None:
+    """Run a suite of cases incrementally and write leaderboard.json, .md and .html."""
+    from remoroo.bench import BenchOptions, build_leaderboard, discover, run_suite, write_leaderboard
+
+    cases = discover(cases_dir.resolve(), include or None)
+    if not cases:
+        raise UserError(f"No case under {cases_dir} matches: check the folder and the --include patterns.")
+    results = []
+    for result in run_suite(cases, BenchOptions(brain=brain, rerun=rerun, jobs=jobs, cluster=cluster)):
+        results.append(result)
+        mark = {True: "correct", False: "WRONG", None: "unscored"}[result.correct]
+        err.print(f"{result.key}: {result.outcome} ({result.status}, {mark}, {result.wall_s:.1f}s)", soft_wrap=True)
+    board = build_leaderboard(results)
+    paths = write_leaderboard(board, (out_dir or cases_dir).resolve())
+    total = board.total
+    rate = "n/a" if total.success_rate is None else f"{100 * total.success_rate:.1f}%"
+    out.print(f"{total.correct}/{total.scored} correct ({rate}); leaderboard: {paths['md']}", soft_wrap=True)
+
+
+brain_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The brain as a service.")
+app.add_typer(brain_app, name="brain")
+
+
+@brain_app.command("serve")
+def brain_serve_cmd(
+    brain: str = typer.Option("search", "--brain", help="search | llm | scripted:FILE"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(0, "--port", help="Port (0: any free port; the address is printed)."),
+    log_requests: Path | None = typer.Option(None, "--log-requests", help="Append every request to this file."),
+    llm_model: str = typer.Option("", "--llm-model", help="Model name for --brain llm."),
+    llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible (or Anthropic) base URL."),
+    llm_provider: str = typer.Option("openai", "--llm-provider", help="openai or anthropic."),
+    llm_timeout: float = typer.Option(120.0, "--llm-timeout", help="Hard timeout of one model call (s)."),
+) -> None:
+    """Serve a brain over HTTP for 'remoroo run --brain http://HOST:PORT'."""
+    from remoroo.brain import make_brain
+    from remoroo.brain.llm.brain import LLMSettings
+    from remoroo.brain.server import main_serve
+
+    vendor_key = "ANTHROPIC_API_KEY" if llm_provider == "anthropic" else "OPENAI_API_KEY"
+    settings = LLMSettings(provider=llm_provider, model=llm_model, base_url=llm_base_url, timeout_s=llm_timeout,
+                           api_key=os.environ.get("REMOROO_LLM_API_KEY") or os.environ.get(vendor_key))
+    served, _ = make_brain(brain, settings)
+    main_serve(served, host, port, log_requests)
+
+
+@app.command("schema")
+def schema_cmd(name: str = typer.Argument(..., help="plan | patch | report | case | brain-request | "
+                                                     "brain-response | scripted-brain")) -> None:
+    """Print the JSON Schema of a contract."""
+    from remoroo.cli.schema import schema
+
+    sys.stdout.write(json.dumps(schema(name), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""The report, built from the run's ledger (``events.ndjson``), never from memory.
+
+``final_report.md`` holds exactly one line ``## Outcome: SUCCESS|PARTIAL_SUCCESS|FAIL``
+(parsers match ``^##\\s*(?:.*?\\s)?Outcome:\\s*([A-Z_]+)\\s*$``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, Field
+
+from remoroo.evidence.ledger import RunFolder
+
+OUTCOME_RE = re.compile(r"^##\s*(?:.*?\s)?Outcome:\s*([A-Z_]+)\s*$", re.M)
+Value = Union[bool, int, float, str, None]
+
+
+class MetricRow(BaseModel):
+    metric: str
+    targets: list[str]
+    baseline: Value = None
+    turns: dict[str, Value] = Field(default_factory=dict, description="Turn number -> value measured then.")
+    final: Value = None
+    met: bool | None = None
+    baseline_spread: float | None = Field(default=None, description="MAD of the baseline's repeats.")
+    final_spread: float | None = None
+    repeats: int = 1
+
+
+class TurnRow(BaseModel):
+    turn: int
+    candidates: int = 1
+    decision: str
+    reason: str
+    files: list[str]
+    duration_s: float
+    metrics: dict[str, Value]
+
+
+class AuditEntry(BaseModel):
+    turn: int
+    candidate: int = 1
+    rule: str
+    reason: str
+    evidence: dict[str, Any]
+
+
+class Report(BaseModel):
+    schema_version: Literal[1] = 1
+    run_id: str
+    outcome: Literal["SUCCESS", "PARTIAL_SUCCESS", "FAIL"]
+    reason: str
+    goal: str
+    spec: str
+    brain: str
+    metrics: list[MetricRow]
+    turns: list[TurnRow]
+    audit: list[AuditEntry]
+    flags: list[str]
+    verification: dict[str, Any] | None
+    duration_s: float
+    baseline_duration_s: float | None
+    brain_calls: int
+    witnesses: list[str] = Field(default_factory=list, description="One line per failure witness, with its file.")
+    judge: str = Field(default="", description="The brain's advisory reasoning; it never changes the outcome.")
+    usage: dict[str, Any] = Field(default_factory=dict, description="Tokens and cost of the brain's model calls.")
+    evidence: dict[str, str]
+
+
+def build_report(folder: RunFolder) -> Report:
+    events = folder.events()
+    first = _one(events, "run_started") or {}
+    last = _one(events, "run_finished") or {"outcome": "FAIL", "reason": "the run did not finish"}
+    base = _one(events, "baseline")
+    final = _one(events, "final")
+    turns = [e for e in events if e["event"] == "turn"]
+    candidates = [e for e in events if e["event"] == "candidate"]
+    statuses = {s["text"]: s for s in (final or {}).get("targets", [])}
+    names = (final or {}).get("metric_names") or first.get("metrics", [])
+    targets_by_metric: dict[str, list[str]] = {}
+    for text, status in statuses.items():
+        targets_by_metric.setdefault(status["metric"], []).append(text)
+    rows = []
+    verified = _one(events, "verification") or {}
+    for name in names:
+        texts = targets_by_metric.get(name, [])
+        met = [statuses[t]["met"] for t in texts]
+        rows.append(MetricRow(
+            baseline_spread=(base or {}).get("spread", {}).get(name),
+            final_spread=(verified.get("spread") or {}).get(name), repeats=(base or {}).get("repeats", 1),
+            metric=name, targets=texts, baseline=(base or {}).get("metrics", {}).get(name),
+            turns={str(t["turn"]): t["metrics"].get(name) for t in turns if t["metrics"]},
+            final=(final or {}).get("metrics", {}).get(name), met=all(met) if met else None,
+        ))
+    return Report(
+        run_id=first.get("run_id", folder.run_id), outcome=last["outcome"], reason=last["reason"],
+        goal=first.get("goal", ""), spec=first.get("spec", ""), brain=first.get("brain", ""),
+        metrics=rows,
+        turns=[TurnRow(turn=t["turn"], candidates=t.get("candidates", 1), decision=t["decision"],
+                       reason=t["reason"], files=t["files"], duration_s=t["duration_s"], metrics=t["metrics"])
+               for t in turns],
+        audit=[AuditEntry(turn=c["turn"], candidate=c["candidate"], rule=f["rule"], reason=f["reason"],
+                          evidence=f["evidence"])
+               for c in candidates if c.get("audit") for f in c["audit"]["findings"] if not f["passed"]],
+        flags=(base or {}).get("flags", []) + [f"turn {c['turn']}, candidate {c['candidate']}: {f}"
+                                               for c in candidates for f in c.get("flags", [])],
+        verification=_one(events, "verification"),
+        duration_s=round(last.get("ts", 0) - first.get("ts", 0), 3) if first else 0.0,
+        baseline_duration_s=(base or {}).get("duration_s"),
+        brain_calls=last.get("brain_calls", 0),
+        usage=last.get("usage") or {},
+        judge=(_one(events, "judge") or {}).get("reasoning", ""),
+        witnesses=[f"turn {e['turn']}: {s} ({p})" for e in events if e["event"] == "witnesses"
+                   for s, p in zip(e["summary"], e["paths"], strict=False)],
+        evidence=_evidence(folder),
+    )
+
+
+def _one(events: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    found = [e for e in events if e["event"] == name]
+    return found[-1] if found else None
+
+
+def _evidence(folder: RunFolder) -> dict[str, str]:
+    names = ["run.json", "events.ndjson", "plan.json", "final_patch.diff", "instrumentation.diff", "turns/",
+             "audit/", "brain/", "verify-logs/", "system_diagram.md", "repo_index.json"]
+    return {n: n for n in names if (folder.root / n.rstrip("/")).exists()}
+
+
+def write_reports(folder: RunFolder) -> Report:
+    report = build_report(folder)
+    (folder.root / "final_report.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (folder.root / "final_report.md").write_text(render_markdown(report), encoding="utf-8")
+    return report
+
+
+def fmt(value: Value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value).replace("|", "\\|")
+
+
+def render_markdown(report: Report) -> str:
+    turn_ids = [str(t.turn) for t in report.turns]
+    lines = [f"# remoroo run {report.run_id}", "", f"## Outcome: {report.outcome}", "",
+             f"**Reason:** {report.reason}", "", f"**Goal:** {report.goal}", "",
+             f"**Metric spec:** `{report.spec}`", "", f"**Brain:** {report.brain} ({report.brain_calls} calls"
+             f"{_usage_text(report.usage)}); **duration:** {report.duration_s:.1f}s", "", "### Metrics", ""]
+    header = ["metric", "target", "baseline", *[f"turn {t}" for t in turn_ids], "final", "met"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in report.metrics:
+        cells = [row.metric, "; ".join(f"`{t}`" for t in row.targets) or "—",
+                 _spread(row.baseline, row.baseline_spread, row.repeats),
+                 *[fmt(row.turns.get(t)) for t in turn_ids], _spread(row.final, row.final_spread, row.repeats),
+                 "—" if row.met is None else ("yes" if row.met else "no")]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "### Turns", ""]
+    if report.turns:
+        lines += ["| turn | candidates | decision | reason | files | duration |", "|---|---|---|---|---|---|"]
+        for t in report.turns:
+            files = ", ".join(t.files) or "—"
+            lines.append(f"| {t.turn} | {t.candidates} | {t.decision} | {fmt(t.reason)} | {fmt(files)} "
+                         f"| {t.duration_s:.2f}s |")
+    else:
+        lines.append("No turn ran.")
+    lines += ["", "### Audit", ""]
+    lines += [f"- turn {a.turn}, candidate {a.candidate}: **{a.rule}**: {a.reason}; "
+              f"evidence: `{json.dumps(a.evidence, sort_keys=True)}`" for a in report.audit] or ["No veto."]
+    lines += [f"- flag: {f}" for f in report.flags]
+    if report.verification:
+        v = report.verification
+        lines += ["", "### Final verification", "",
+                  f"Fresh copy of the snapshot with final_patch.diff applied: {v.get('reason') or v.get('message')}"]
+    if report.witnesses:
+        lines += ["", "### Failure witnesses", ""] + [f"- {fmt(w)}" for w in report.witnesses[-20:]]
+    if report.judge:
+        quoted = ["> " + line for line in report.judge.splitlines()]  # quoted: it can never add an outcome line
+        lines += ["", "### Judge (advisory; the outcome above is the engine's)", "", *quoted]
+    lines += ["", "### Evidence", ""] + [f"- `{p}`" for p in report.evidence.values()]
+    return "\n".join(lines) + "\n"
+
+
+def _spread(value: Value, spread: float | None, repeats: int) -> str:
+    """A median with its spread and n, when it was measured more than once."""
+    if spread is None or repeats <= 1 or value is None:
+        return fmt(value)
+    return f"{fmt(value)} ± {spread:.3g} (n={repeats})"
+
+
+def _usage_text(usage: dict[str, Any]) -> str:
+    if not usage or not usage.get("model_calls"):
+        return ""
+    tokens = usage.get("input_tokens", 0) + usage.get("output_tokens", 0)
+    return f", {usage['model_calls']} model calls, {tokens} tokens, ${usage.get('cost_usd', 0):.4f}"
+
+
+def parse_outcome(markdown: str) -> str | None:
+    found = OUTCOME_RE.findall(markdown)
+    return found[0] if len(found) == 1 else None

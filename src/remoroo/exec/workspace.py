@@ -1,0 +1,149 @@
+"""The isolated workspace: a shadow git repository holding a snapshot of the user's repo.
+
+The snapshot is the repository as it stands, uncommitted and untracked files
+included (a folder that is not a git repository works too). It lives under
+``REPO/.remoroo/work/<run_id>`` with its own ``.git``; the user's files and
+the user's ``.git`` are never written. Candidates are commits in the shadow
+repository; reverting is a hard reset to the kept commit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from remoroo.exec.git import git, git_ok
+
+FULL_REF = "refs/remoroo/full"
+SKIP_DIRS = {".git", ".remoroo", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache",
+             ".ruff_cache", ".tox", ".nox", ".hypothesis", ".ipynb_checkpoints"}
+
+
+def is_skipped_dir(path: Path) -> bool:
+    return path.name in SKIP_DIRS or (path / "pyvenv.cfg").is_file()
+
+
+def copy_tree(src: Path, dst: Path) -> int:
+    """Copy ``src`` into ``dst`` without VCS metadata, virtualenvs or caches."""
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(src):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not is_skipped_dir(here / d))
+        target = dst / here.relative_to(src)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            source = here / name
+            if source.is_symlink():
+                os.symlink(os.readlink(source), target / name)
+            else:
+                shutil.copy2(source, target / name)
+            count += 1
+    return count
+
+
+class Workspace:
+    """A shadow repository with a baseline commit."""
+
+    def __init__(self, root: Path, base: str) -> None:
+        self.root = root
+        self.base = base
+        self.ignored = self._ignored_now()  # the snapshot's ignored files (data) and their stat, as taken
+
+    @classmethod
+    def snapshot(cls, repo: Path, dest: Path) -> Workspace:
+        dest.mkdir(parents=True, exist_ok=False)
+        copy_tree(repo, dest)
+        git(dest, "init", "-q")
+        git(dest, "add", "-A")
+        git(dest, "commit", "-q", "--allow-empty", "-m", "remoroo snapshot")
+        base = git(dest, "rev-parse", "HEAD").strip()
+        # Files the repo's .gitignore hides (data, caches) are kept on a side ref,
+        # so a fresh checkout for final verification has them too.
+        git(dest, "add", "-A", "-f")
+        git(dest, "commit", "-q", "--allow-empty", "-m", "remoroo snapshot with ignored files")
+        git(dest, "update-ref", FULL_REF, "HEAD")
+        git(dest, "reset", "-q", base)
+        return cls(dest, base)
+
+    def head(self) -> str:
+        return git(self.root, "rev-parse", "HEAD").strip()
+
+    def commit(self, message: str) -> str:
+        return self.commit_in(self.root, message)
+
+    def reset(self, commit: str) -> None:
+        """Return the tree to ``commit`` exactly, ignored files included.
+
+        Files a run left behind are removed, even where the repository's .gitignore hides them
+        (caches, outputs): a later candidate must not profit from an earlier one's run. The
+        snapshot's own ignored files (data) are restored when a run changed or removed them.
+        """
+        git(self.root, "reset", "-q", "--hard", commit)
+        git(self.root, "clean", "-q", "-fd")
+        listed = git(self.root, "ls-files", "--others", "--ignored", "--exclude-standard", "-z")
+        for rel in (p for p in listed.split("\0") if p and p not in self.ignored):
+            (self.root / rel).unlink(missing_ok=True)
+        changed = [rel for rel, stat in self.ignored.items() if _stat(self.root / rel) != stat]
+        for start in range(0, len(changed), 200):
+            chunk = changed[start:start + 200]
+            git(self.root, "checkout", FULL_REF, "--", *chunk)
+            git(self.root, "reset", "-q", "--", *chunk)
+            self.ignored.update({rel: _stat(self.root / rel) for rel in chunk})
+
+    def _ignored_now(self) -> dict[str, tuple[int, int] | None]:
+        ok, names = git_ok(self.root, "diff", "--name-only", "-z", self.base, FULL_REF, keep_output=True)
+        return {rel: _stat(self.root / rel) for rel in names.split("\0") if rel} if ok else {}
+
+    def diff(self, old: str, new: str, paths: list[str] | None = None) -> str:
+        args = ["diff", "--binary", "--no-color", "--no-ext-diff", old, new]
+        return git(self.root, *args, *(["--"] + paths if paths else []))
+
+    def read_at(self, commit: str, path: str) -> str | None:
+        """The text of ``path`` at ``commit``, or None where it does not exist."""
+        ok, text = git_ok(self.root, "cat-file", "-p", f"{commit}:{path}", keep_output=True)
+        return text if ok else None
+
+    def changed_files(self, old: str, new: str) -> list[str]:
+        out = git(self.root, "diff", "--name-only", "-z", old, new)
+        return [p for p in out.split("\0") if p]
+
+    def fresh_checkout(self, dest: Path) -> Path:
+        """A new git worktree of the original snapshot, ignored files included."""
+        return self.candidate_checkout(dest, self.base)
+
+    def candidate_checkout(self, dest: Path, commit: str) -> Path:
+        """A new git worktree at ``commit``, with the snapshot's ignored files (data) restored."""
+        git(self.root, "worktree", "add", "-q", "--detach", str(dest), commit)
+        ignored = [p for p in git(self.root, "diff", "--name-only", "-z", self.base, FULL_REF).split("\0") if p]
+        if ignored:
+            git(dest, "checkout", FULL_REF, "--", *ignored)
+            git(dest, "reset", "-q")
+        return dest
+
+    def commit_in(self, tree: Path, message: str) -> str:
+        """Commit everything in ``tree`` (the main worktree or a candidate worktree)."""
+        git(tree, "add", "-A")
+        git(tree, "commit", "-q", "--allow-empty", "-m", message)
+        return git(tree, "rev-parse", "HEAD").strip()
+
+    def apply_diff(self, checkout: Path, diff: str) -> tuple[bool, str]:
+        """``git apply`` a diff to a checkout; (applied, message)."""
+        if not diff.strip():
+            return True, "empty diff"
+        return git_ok(checkout, "apply", "--whitespace=nowarn", "-", input_text=diff)
+
+    def remove_checkout(self, dest: Path) -> None:
+        git_ok(self.root, "worktree", "remove", "--force", str(dest))
+        shutil.rmtree(dest, ignore_errors=True)
+
+    def destroy(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns

@@ -1,0 +1,64 @@
+"""Hydration: when a brain asks for whole files, answer in the next call, at most ``max_hydrations`` rounds.
+
+Requested files are read from the isolated workspace (inside the repository
+only, text only, capped in size). A file that does not exist is reported
+back. A brain still asking after the last round gets the run ended with
+"needed X, could not obtain".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from remoroo.errors import PatchRejected
+from remoroo.loop.session import Session
+from remoroo.patch.apply import check_path
+from remoroo.protocol.wire import FileView, Hydration
+
+MAX_FILE_CHARS = 200_000
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+
+def read_files(root: Path, items: list[Hydration]) -> tuple[list[FileView], list[str]]:
+    files: list[FileView] = []
+    problems: list[str] = []
+    for item in items:
+        try:
+            full = check_path(root, item.path)
+        except PatchRejected as exc:
+            problems.append(f"{item.path}: {exc}")
+            continue
+        if not full.is_file():
+            problems.append(f"{item.path} does not exist in the repository")
+            continue
+        data = full.read_bytes()[:MAX_FILE_CHARS]
+        if b"\0" in data:
+            problems.append(f"{item.path} is a binary file")
+            continue
+        files.append(FileView(path=item.path, size=full.stat().st_size, content=data.decode("utf-8", "replace")))
+    return files, problems
+
+
+def ask(session: Session, build: Callable[[list[FileView], list[str]], Req], call: Callable[[Req], Resp],
+        what: str) -> Resp:
+    """Call the brain; while it asks for files (and rounds remain), send them and call again."""
+    hydrated: list[FileView] = []
+    notes: list[str] = []
+    limit = session.config.max_hydrations
+    for round_ in range(limit + 1):
+        response = call(build(hydrated, notes))
+        wanted: list[Hydration] = list(getattr(response, "hydrate", []))
+        if not wanted:
+            return response
+        names = ", ".join(h.path for h in wanted)
+        if round_ == limit:
+            session.folder.append("hydration_exhausted", what=what, paths=[h.path for h in wanted])
+            return type(response)(give_up=f"needed {names}, could not obtain (hydration limit of {limit} rounds)")
+        files, notes = read_files(session.work_root, wanted)
+        session.folder.append("hydration", what=what, round=round_ + 1, paths=[h.path for h in wanted],
+                              problems=notes)
+        known = {f.path for f in hydrated}
+        hydrated += [f for f in files if f.path not in known]
+    raise AssertionError("unreachable")

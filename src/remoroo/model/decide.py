@@ -1,0 +1,195 @@
+"""Decide: deterministic scoring, keep or revert, and the run's outcome.
+
+Nothing here asks a model. A candidate is KEPT only when it makes metric
+progress beyond noise over the kept state and breaks no target the kept state
+met. The noise rule: a numeric metric changes only when it moves by more than
+``abs_tol + rel_tol * |old|``; timing metrics use a larger ``rel_tol``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel
+
+from remoroo.model.goal import BaselineRef, Goal, Scalar, Target, is_number
+from remoroo.model.metrics import is_timing
+
+Outcome = Literal["SUCCESS", "PARTIAL_SUCCESS", "FAIL"]
+Decision = Literal["BASELINE", "KEPT", "REVERTED", "REJECTED", "VETOED"]
+
+
+
+class Noise(BaseModel):
+    """A change counts only beyond ``abs_tol + max(rel * |old|, floor)``.
+
+    ``floors`` come from the baseline's repeats: ``k`` times the median absolute
+    deviation of each metric, so a metric that varies run to run needs a change
+    well beyond its own spread.
+    """
+
+    rel_tol: float = 0.0
+    rel_tol_timing: float = 0.10
+    abs_tol: float = 1e-9
+    floors: dict[str, float] = {}
+
+    def tolerance(self, metric: str, old: float) -> float:
+        rel = self.rel_tol_timing if is_timing(metric) else self.rel_tol
+        return self.abs_tol + max(rel * abs(old), self.floors.get(metric, 0.0))
+
+
+class TargetStatus(BaseModel):
+    text: str
+    metric: str
+    value: Scalar | None
+    threshold: Scalar | None
+    met: bool
+
+
+class Verdict(BaseModel):
+    decision: Decision
+    reason: str
+    progress: bool
+    improved: list[str] = []
+    worsened: list[str] = []
+
+
+def evaluate(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar],
+             noise: Noise | None = None) -> list[TargetStatus]:
+    return [
+        TargetStatus(text=t.text, metric=t.metric, value=metrics.get(t.metric),
+                     threshold=t.threshold(baseline), met=is_met(t, metrics, baseline, noise))
+        for t in goal.targets
+    ]
+
+
+def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scalar],
+           noise: Noise | None = None) -> bool:
+    """Whether ``target`` holds. Against a measured baseline (``< baseline x``), with ``noise``, the value
+    must beat the threshold by more than the noise tolerance: a no-op never passes on a lucky sample."""
+    if target.metric not in metrics:
+        return False
+    if target.op == "exists":
+        return True
+    value, threshold = metrics[target.metric], target.threshold(baseline)
+    if threshold is None:
+        return False
+    if is_number(value) and is_number(threshold):
+        v, t = float(value), float(threshold)  # type: ignore[arg-type]
+        if noise is not None and isinstance(target.rhs, BaselineRef) and target.op in ("<", "<=", ">", ">="):
+            margin = noise.tolerance(target.rhs.metric, abs(t))
+            return v < t - margin if target.op in ("<", "<=") else v > t + margin
+        return {
+            "==": math.isclose(v, t, rel_tol=1e-9, abs_tol=1e-12),
+            "!=": not math.isclose(v, t, rel_tol=1e-9, abs_tol=1e-12),
+            "<": v < t, "<=": v <= t, ">": v > t, ">=": v >= t,
+        }[target.op]
+    if target.op == "==":
+        return value == threshold and type(value) is type(threshold)
+    if target.op == "!=":
+        return value != threshold
+    return False
+
+
+def _badness(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scalar]) -> float | None:
+    """A number that falls as the metric moves toward the target (None: not comparable)."""
+    value = metrics.get(target.metric)
+    if not is_number(value):
+        return None
+    v = float(value)  # type: ignore[arg-type]
+    if target.direction == "minimize":
+        return v
+    if target.direction == "maximize":
+        return -v
+    threshold = target.threshold(baseline)
+    if target.direction == "match" and is_number(threshold):
+        return abs(v - float(threshold))  # type: ignore[arg-type]
+    return None
+
+
+def compare(goal: Goal, old: dict[str, Scalar], new: dict[str, Scalar], baseline: dict[str, Scalar],
+            noise: Noise) -> tuple[list[str], list[str]]:
+    """Targets (by text) that improved and that worsened beyond noise, old -> new."""
+    improved: list[str] = []
+    worsened: list[str] = []
+    for target in goal.targets:
+        was, now = is_met(target, old, baseline, noise), is_met(target, new, baseline, noise)
+        if was != now:
+            (improved if now else worsened).append(target.text)
+            continue
+        a, b = _badness(target, old, baseline), _badness(target, new, baseline)
+        if a is None and b is not None and not now:
+            improved.append(target.text)  # a value exists now where none did
+        elif a is not None and b is None:
+            worsened.append(target.text)
+        elif a is not None and b is not None:
+            tol = noise.tolerance(target.metric, abs(a))
+            if b < a - tol and not now:
+                improved.append(target.text)
+            elif b > a + tol:
+                worsened.append(target.text)
+    return improved, worsened
+
+
+def judge_candidate(goal: Goal, kept: dict[str, Scalar], kept_runs: bool, cand: dict[str, Scalar],
+                    cand_runs: bool, baseline: dict[str, Scalar], noise: Noise) -> Verdict:
+    """KEPT or REVERTED for a candidate that applied, ran and passed the audit.
+
+    Only metric progress keeps a candidate: a patch that merely makes the commands exit 0
+    (for instance by making them do nothing) is not progress unless a target says so.
+    """
+    improved, worsened = compare(goal, kept, cand, baseline, noise)
+    broken = [t.text for t in goal.targets
+              if is_met(t, kept, baseline, noise) and not is_met(t, cand, baseline, noise)]
+    if broken:
+        return Verdict(decision="REVERTED", progress=False, improved=improved, worsened=worsened,
+                       reason=f"breaks met target(s): {', '.join(broken)}")
+    if improved and not worsened:
+        return Verdict(decision="KEPT", progress=True, improved=improved,
+                       reason=f"improved: {', '.join(improved)}")
+    if improved and worsened:
+        reason = f"mixed: improved {', '.join(improved)} but worsened {', '.join(worsened)}"
+    elif worsened:
+        reason = f"worsened: {', '.join(worsened)}"
+    else:
+        reason = "no metric moved beyond noise"
+    return Verdict(decision="REVERTED", progress=False, improved=improved, worsened=worsened, reason=reason)
+
+
+def final_outcome(goal: Goal, baseline: dict[str, Scalar], final: dict[str, Scalar], changed: bool,
+                  noise: Noise) -> tuple[Outcome, str]:
+    """SUCCESS, PARTIAL_SUCCESS or FAIL for the kept state against the baseline."""
+    statuses = evaluate(goal, final, baseline, noise)
+    met = [s for s in statuses if s.met]
+    if statuses and len(met) == len(statuses):
+        return "SUCCESS", f"all {len(statuses)} target(s) met" + ("" if changed else " at baseline, no change needed")
+    improved, _ = compare(goal, baseline, final, baseline, noise) if changed else ([], [])
+    if improved:
+        return "PARTIAL_SUCCESS", (
+            f"{len(met)} of {len(statuses)} target(s) met; improved vs baseline: {', '.join(improved)}"
+        )
+    unmet = [s.text for s in statuses if not s.met]
+    return "FAIL", f"target(s) not met: {', '.join(unmet)}"
+
+
+def score(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar],
+          noise: Noise | None = None) -> tuple[int, float]:
+    """An ordering of states: more targets met first, then less normalized distance to the rest."""
+    met = 0
+    penalty = 0.0
+    for target in goal.targets:
+        if is_met(target, metrics, baseline, noise):
+            met += 1
+            continue
+        value, threshold = metrics.get(target.metric), target.threshold(baseline)
+        if not (is_number(value) and is_number(threshold)):
+            # a missing value, or nan/inf/text where a number is wanted, is as bad as it gets
+            penalty += 1.0 if target.direction == "satisfy" or not is_number(threshold) else 1e6
+            if target.metric not in metrics:
+                penalty += 1e6
+            continue
+        v, t = float(value), float(threshold)  # type: ignore[arg-type]
+        gap = {"minimize": v - t, "maximize": t - v}.get(target.direction, abs(v - t))
+        penalty += max(gap, 0.0) / max(abs(t), 1e-12)
+    return met, -penalty
