@@ -41,7 +41,7 @@ _chain()
 
 def write_shim(shim: Path) -> Path:
     (shim / "remoroo").mkdir(parents=True)
-    shutil.copy2(Path(__file__).with_name("emit.py"), shim / "remoroo" / "emit.py")
+    shutil.copy2(Path(__file__).parent.parent / "emit.py", shim / "remoroo" / "emit.py")
     (shim / "remoroo" / "__init__.py").write_text(
         '"""remoroo helper for measured programs."""\nfrom remoroo.emit import emit\n\n__all__ = ["emit"]\n',
         encoding="utf-8",
