@@ -7,7 +7,8 @@
 
 ``EngineError``
     Ends the run as FAIL, with evidence: a command that could not be started,
-    a git failure in the workspace, a brain that broke its protocol.
+    a git failure in the workspace, a brain that broke its protocol or timed
+    out (``BrainTimeout``), a token or cost budget used up (``BudgetExceeded``).
 
 ``UserError``
     The user must fix something: a malformed goal, metric spec, case.json,
@@ -61,6 +62,14 @@ class GitError(EngineError):
 
 class BrainError(EngineError):
     """The brain broke the protocol or could not be reached."""
+
+
+class BrainTimeout(BrainError):
+    """A model call did not answer within its hard timeout."""
+
+
+class BudgetExceeded(EngineError):
+    """A budget (tokens, cost) is used up before an expensive step."""
 
 
 class CommandError(EngineError):

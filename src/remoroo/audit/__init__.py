@@ -15,14 +15,17 @@ plan's preserved outputs must equal the baseline's).
 
 from __future__ import annotations
 
+from typing import Callable
+
 from remoroo.audit.context import AuditContext
 from remoroo.audit.findings import AuditFinding, AuditVerdict, run_checkers
 from remoroo.audit.literals import check_literal_metrics, check_special_cases
 from remoroo.audit.paths import check_protected, churn_only, protected_patterns
 from remoroo.audit.preserve import check_preserved
 from remoroo.audit.tamper import check_tampering
+from remoroo.model.outcomes import AuditRule
 
-CHECKERS = (
+CHECKERS: tuple[tuple[AuditRule, Callable[[AuditContext], AuditFinding]], ...] = (
     ("protected_paths", check_protected),
     ("literal_metric", check_literal_metrics),
     ("special_case", check_special_cases),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from remoroo.model.goal import Goal, is_number
@@ -16,7 +17,7 @@ class AuditContext:
     goal: Goal
     before: dict[str, str | None]
     after: dict[str, str | None]
-    baseline: dict[str, object] = field(default_factory=dict)
+    baseline: Mapping[str, object] = field(default_factory=dict)
     allowed: tuple[str, ...] = ()
     harness_text: str = ""
 

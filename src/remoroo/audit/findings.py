@@ -6,9 +6,11 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, Field
 
+from remoroo.model.outcomes import AuditRule
+
 
 class AuditFinding(BaseModel):
-    rule: str
+    rule: AuditRule
     passed: bool
     reason: str
     evidence: dict[str, Any] = Field(default_factory=dict)
@@ -23,11 +25,11 @@ class AuditVerdict(BaseModel):
         return [f for f in self.findings if not f.passed]
 
 
-def passed(rule: str, reason: str) -> AuditFinding:
+def passed(rule: AuditRule, reason: str) -> AuditFinding:
     return AuditFinding(rule=rule, passed=True, reason=reason)
 
 
-def vetoed(rule: str, hits: list[dict[str, Any]], what: str) -> AuditFinding:
+def vetoed(rule: AuditRule, hits: list[dict[str, Any]], what: str) -> AuditFinding:
     first = hits[0]
     where = f"{first.get('file')}:{first.get('line')}" if first.get("file") else ""
     reason = f"{what} at {where}: {first.get('code', '')}".strip() if where else what
@@ -36,7 +38,7 @@ def vetoed(rule: str, hits: list[dict[str, Any]], what: str) -> AuditFinding:
     return AuditFinding(rule=rule, passed=False, reason=reason, evidence={"hits": hits})
 
 
-def run_checkers(checkers: tuple[tuple[str, Callable[[Any], AuditFinding]], ...], ctx: Any) -> AuditVerdict:
+def run_checkers(checkers: tuple[tuple[AuditRule, Callable[[Any], AuditFinding]], ...], ctx: Any) -> AuditVerdict:
     findings: list[AuditFinding] = []
     for rule, checker in checkers:
         try:

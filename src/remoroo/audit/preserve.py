@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from remoroo.audit.findings import AuditFinding, passed
 from remoroo.model.plan import Plan
 
 
-def check_preserved(plan: Plan, baseline: dict[str, object], candidate: dict[str, object]) -> AuditFinding:
+def check_preserved(plan: Plan, baseline: Mapping[str, object], candidate: Mapping[str, object]) -> AuditFinding:
     changed = {m: (baseline.get(m), candidate.get(m)) for m in plan.preserve if candidate.get(m) != baseline.get(m)}
     if changed:
         listed = ", ".join(f"{m}: {b!r} at baseline, {c!r} now" for m, (b, c) in changed.items())

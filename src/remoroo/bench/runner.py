@@ -21,6 +21,8 @@ from typing import Callable, Iterator
 from pydantic import BaseModel
 
 from remoroo.bench.cases import BenchCase, finished_outcome, newest_report
+from remoroo.evidence.events import CandidateDone, Event, PatchesRejected
+from remoroo.evidence.ledger import RunFolder
 from remoroo.exec.pool import make_executor
 from remoroo.exec.process import run_process
 
@@ -111,10 +113,10 @@ def summarize(case: BenchCase, report_md: Path, *, status: str, wall_s: float | 
 
     outcome = parse_outcome(report_md.read_text(encoding="utf-8")) or "FAIL"
     data = _json(report_md.with_suffix(".json"))
-    events = _events(report_md.parent / "events.ndjson")
-    vetoes = sum(1 for e in events if e.get("event") == "candidate" and e.get("decision") == "VETOED")
-    malformed = sum(1 for e in events if e.get("event") == "patch_rejected")
-    malformed += sum(1 for e in events if "malformed model output" in str(e.get("reason", "")))
+    events = _events(report_md.parent)
+    vetoes = sum(1 for e in events if isinstance(e, CandidateDone) and e.decision == "VETOED")
+    malformed = sum(1 for e in events if isinstance(e, PatchesRejected))
+    malformed += sum(1 for e in events if "malformed model output" in str(getattr(e, "reason", "") or ""))
     return CaseResult(
         key=case.key, case_id=case.case_id, category=case.category, expected=case.expected, outcome=outcome,
         status=status, correct=_correct(case.expected, outcome), turns=len(data.get("turns", [])),
@@ -137,9 +139,10 @@ def _json(path: Path) -> dict:
         return {}
 
 
-def _events(path: Path) -> list[dict]:
+def _events(run_dir: Path) -> list[Event]:
+    """The run's typed ledger; an unreadable one (a crash mid-write, another version) counts as empty."""
     try:
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return RunFolder(run_dir).events()
     except (OSError, ValueError):
         return []
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from remoroo.errors import UserError
-from remoroo.protocol.client import BrainClient, BrainLimits
+from remoroo.model.budgets import Budgets
+from remoroo.protocol.client import BrainClient
 from remoroo.protocol.wire import Brain, in_process
 
 
@@ -36,16 +37,16 @@ def make_brain(spec: str, llm: object | None = None) -> tuple[Brain, str]:
     raise UserError(f"Unknown brain {spec!r}: use search, llm, scripted:FILE or http://HOST:PORT.")
 
 
-def make_client(spec: str, *, llm: object | None = None, limits: BrainLimits | None = None,
+def make_client(spec: str, *, llm: object | None = None, budgets: Budgets | None = None,
                 redact: object | None = None, http_timeout_s: float = 600.0) -> BrainClient:
     """The engine's client for ``--brain``."""
     if spec.startswith(("http://", "https://")):
         from remoroo.protocol.http import http_transport
 
-        return BrainClient(http_transport(spec, timeout_s=http_timeout_s), name=spec, limits=limits,
+        return BrainClient(http_transport(spec, timeout_s=http_timeout_s), name=spec, budgets=budgets,
                            redact=redact)  # type: ignore[arg-type]
     brain, name = make_brain(spec, llm)
-    return BrainClient(in_process(brain), name=name, limits=limits, redact=redact)  # type: ignore[arg-type]
+    return BrainClient(in_process(brain), name=name, budgets=budgets, redact=redact)  # type: ignore[arg-type]
 
 
 def client_from_config(config: object) -> BrainClient:
@@ -60,5 +61,4 @@ def client_from_config(config: object) -> BrainClient:
                       price_in_per_mtok=config.llm_price_in_per_mtok, price_out_per_mtok=config.llm_price_out_per_mtok)
     home = config.command_env.get("HOME", "")
     redact = Redactor(config.command_env, {str(config.repo): "<repo>", home: "~"})
-    return make_client(config.brain, llm=llm, limits=BrainLimits(max_tokens=config.max_tokens,
-                                                                  max_cost_usd=config.max_cost_usd), redact=redact)
+    return make_client(config.brain, llm=llm, budgets=config.budgets(), redact=redact)

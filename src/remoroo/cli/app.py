@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from remoroo.errors import UserError
+from remoroo.evidence.events import Baseline, Event, PlanAccepted, PlanRejectedEvent, Replanned, TurnDone
 
 EXIT = {"SUCCESS": 0, "PARTIAL_SUCCESS": 3, "FAIL": 1}
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -121,19 +122,18 @@ def run_cmd(
     raise typer.Exit(EXIT[result.outcome])
 
 
-def _progress(event: dict[str, Any]) -> None:
-    kind = event["event"]
-    if kind == "plan_accepted":
-        err.print(f"plan accepted: {', '.join(event['commands'])}", soft_wrap=True)
-    elif kind == "plan_rejected":
-        err.print(f"plan rejected: {'; '.join(event['defects'])}", soft_wrap=True)
-    elif kind == "baseline":
-        err.print(f"baseline: {_metrics_text(event['metrics'])}", soft_wrap=True)
-    elif kind == "turn":
-        err.print(f"turn {event['turn']}: {event['decision']} ({event['reason']}) {_metrics_text(event['metrics'])}",
+def _progress(event: Event) -> None:
+    if isinstance(event, PlanAccepted):
+        err.print(f"plan accepted: {', '.join(event.commands)}", soft_wrap=True)
+    elif isinstance(event, PlanRejectedEvent):
+        err.print(f"plan rejected: {'; '.join(event.defects)}", soft_wrap=True)
+    elif isinstance(event, Baseline):
+        err.print(f"baseline: {_metrics_text(event.metrics)}", soft_wrap=True)
+    elif isinstance(event, TurnDone):
+        err.print(f"turn {event.turn}: {event.decision} ({event.reason}) {_metrics_text(event.metrics)}",
                   soft_wrap=True)
-    elif kind == "replan":
-        err.print(f"replanning: {event['reason']}")
+    elif isinstance(event, Replanned):
+        err.print(f"replanning: {event.reason}")
 
 
 def _metrics_text(metrics: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """The run folder and its append-only ledger (``events.ndjson``).
 
-Every stage appends one JSON line per event or decision; the report is built
-from these lines, never from memory.
+Every stage appends one typed event (``evidence/events.py``) per step or
+decision; the report is built from these lines, never from memory.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
+from remoroo.evidence.events import Event, parse_event
+from remoroo.exec.workspace import ensure_remoroo_dir
+
 RUNS_DIR = ".remoroo/runs"
+Observer = Callable[[Event], None]
 
 
 def new_run_id() -> str:
@@ -24,25 +28,14 @@ def new_run_id() -> str:
     return f"{stamp}-{secrets.token_hex(3)}"
 
 
-def ensure_remoroo_dir(repo: Path) -> Path:
-    """Create ``REPO/.remoroo`` with a .gitignore that hides it from the user's git."""
-    base = repo / ".remoroo"
-    base.mkdir(exist_ok=True)
-    ignore = base / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# remoroo's run folders; never part of your repository\n*\n", encoding="utf-8")
-    return base
-
-
 class RunFolder:
-    def __init__(self, root: Path, observer: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, root: Path, observer: Observer | None = None) -> None:
         self.root = root
         self.ledger = root / "events.ndjson"
         self.observer = observer
 
     @classmethod
-    def create(cls, repo: Path, run_id: str,
-               observer: Callable[[dict[str, Any]], None] | None = None) -> RunFolder:
+    def create(cls, repo: Path, run_id: str, observer: Observer | None = None) -> RunFolder:
         ensure_remoroo_dir(repo)
         root = repo / RUNS_DIR / run_id
         root.mkdir(parents=True, exist_ok=False)
@@ -57,17 +50,17 @@ class RunFolder:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def append(self, event: str, **fields: Any) -> None:
-        record = {"ts": round(time.time(), 3), "event": event, **fields}
+    def append(self, event: Event) -> None:
+        """Write one typed event as a line of the ledger, then show it to the observer."""
         with open(self.ledger, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, default=_default, sort_keys=False) + "\n")
+            handle.write(event.model_dump_json() + "\n")
         if self.observer is not None:
-            self.observer(json.loads(json.dumps(record, default=_default)))
+            self.observer(event)
 
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[Event]:
         if not self.ledger.is_file():
             return []
-        return [json.loads(line) for line in self.ledger.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [parse_event(line) for line in self.ledger.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     def write_json(self, relative: str, data: Any) -> Path:
         path = self.root / relative

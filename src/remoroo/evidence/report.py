@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal, Union
+from typing import Any, Literal, TypeVar, Union
 
 from pydantic import BaseModel, Field
 
+from remoroo.evidence.events import (
+    Baseline,
+    CandidateDone,
+    Event,
+    Final,
+    Judged,
+    RunFinished,
+    RunStarted,
+    TurnDone,
+    Verification,
+    WitnessesWritten,
+)
 from remoroo.evidence.ledger import RunFolder
+from remoroo.model.outcomes import AuditRule, Decision, Outcome
 
 OUTCOME_RE = re.compile(r"^##\s*(?:.*?\s)?Outcome:\s*([A-Z_]+)\s*$", re.M)
 Value = Union[bool, int, float, str, None]
@@ -33,7 +46,7 @@ class MetricRow(BaseModel):
 class TurnRow(BaseModel):
     turn: int
     candidates: int = 1
-    decision: str
+    decision: Decision
     reason: str
     files: list[str]
     duration_s: float
@@ -43,7 +56,7 @@ class TurnRow(BaseModel):
 class AuditEntry(BaseModel):
     turn: int
     candidate: int = 1
-    rule: str
+    rule: AuditRule
     reason: str
     evidence: dict[str, Any]
 
@@ -51,7 +64,7 @@ class AuditEntry(BaseModel):
 class Report(BaseModel):
     schema_version: Literal[1] = 1
     run_id: str
-    outcome: Literal["SUCCESS", "PARTIAL_SUCCESS", "FAIL"]
+    outcome: Outcome
     reason: str
     goal: str
     spec: str
@@ -72,55 +85,58 @@ class Report(BaseModel):
 
 def build_report(folder: RunFolder) -> Report:
     events = folder.events()
-    first = _one(events, "run_started") or {}
-    last = _one(events, "run_finished") or {"outcome": "FAIL", "reason": "the run did not finish"}
-    base = _one(events, "baseline")
-    final = _one(events, "final")
-    turns = [e for e in events if e["event"] == "turn"]
-    candidates = [e for e in events if e["event"] == "candidate"]
-    statuses = {s["text"]: s for s in (final or {}).get("targets", [])}
-    names = (final or {}).get("metric_names") or first.get("metrics", [])
+    first = _last(events, RunStarted)
+    last = _last(events, RunFinished) or RunFinished(outcome="FAIL", reason="the run did not finish", turns=0,
+                                                     brain_calls=0)
+    base = _last(events, Baseline)
+    final = _last(events, Final)
+    verified = _last(events, Verification)
+    judged = _last(events, Judged)
+    turns = [e for e in events if isinstance(e, TurnDone)]
+    candidates = [e for e in events if isinstance(e, CandidateDone)]
+    statuses = {s.text: s for s in final.targets} if final else {}
+    names = final.metric_names if final else (first.metrics if first else [])
     targets_by_metric: dict[str, list[str]] = {}
     for text, status in statuses.items():
-        targets_by_metric.setdefault(status["metric"], []).append(text)
+        targets_by_metric.setdefault(status.metric, []).append(text)
     rows = []
-    verified = _one(events, "verification") or {}
     for name in names:
         texts = targets_by_metric.get(name, [])
-        met = [statuses[t]["met"] for t in texts]
+        met = [statuses[t].met for t in texts]
         rows.append(MetricRow(
-            baseline_spread=(base or {}).get("spread", {}).get(name),
-            final_spread=(verified.get("spread") or {}).get(name), repeats=(base or {}).get("repeats", 1),
-            metric=name, targets=texts, baseline=(base or {}).get("metrics", {}).get(name),
-            turns={str(t["turn"]): t["metrics"].get(name) for t in turns if t["metrics"]},
-            final=(final or {}).get("metrics", {}).get(name), met=all(met) if met else None,
+            baseline_spread=base.spread.get(name) if base else None,
+            final_spread=verified.spread.get(name) if verified else None, repeats=base.repeats if base else 1,
+            metric=name, targets=texts, baseline=base.metrics.get(name) if base else None,
+            turns={str(t.turn): t.metrics.get(name) for t in turns if t.metrics},
+            final=final.metrics.get(name) if final else None, met=all(met) if met else None,
         ))
     return Report(
-        run_id=first.get("run_id", folder.run_id), outcome=last["outcome"], reason=last["reason"],
-        goal=first.get("goal", ""), spec=first.get("spec", ""), brain=first.get("brain", ""),
+        run_id=first.run_id if first else folder.run_id, outcome=last.outcome, reason=last.reason,
+        goal=first.goal if first else "", spec=first.spec if first else "", brain=first.brain if first else "",
         metrics=rows,
-        turns=[TurnRow(turn=t["turn"], candidates=t.get("candidates", 1), decision=t["decision"],
-                       reason=t["reason"], files=t["files"], duration_s=t["duration_s"], metrics=t["metrics"])
-               for t in turns],
-        audit=[AuditEntry(turn=c["turn"], candidate=c["candidate"], rule=f["rule"], reason=f["reason"],
-                          evidence=f["evidence"])
-               for c in candidates if c.get("audit") for f in c["audit"]["findings"] if not f["passed"]],
-        flags=(base or {}).get("flags", []) + [f"turn {c['turn']}, candidate {c['candidate']}: {f}"
-                                               for c in candidates for f in c.get("flags", [])],
-        verification=_one(events, "verification"),
-        duration_s=round(last.get("ts", 0) - first.get("ts", 0), 3) if first else 0.0,
-        baseline_duration_s=(base or {}).get("duration_s"),
-        brain_calls=last.get("brain_calls", 0),
-        usage=last.get("usage") or {},
-        judge=(_one(events, "judge") or {}).get("reasoning", ""),
-        witnesses=[f"turn {e['turn']}: {s} ({p})" for e in events if e["event"] == "witnesses"
-                   for s, p in zip(e["summary"], e["paths"], strict=False)],
+        turns=[TurnRow(turn=t.turn, candidates=t.candidates, decision=t.decision, reason=t.reason, files=t.files,
+                       duration_s=t.duration_s, metrics=t.metrics) for t in turns],
+        audit=[AuditEntry(turn=c.turn, candidate=c.candidate, rule=f.rule, reason=f.reason, evidence=f.evidence)
+               for c in candidates if c.audit for f in c.audit.findings if not f.passed],
+        flags=(base.flags if base else []) + [f"turn {c.turn}, candidate {c.candidate}: {f}"
+                                              for c in candidates for f in c.flags],
+        verification=verified.model_dump(mode="json") if verified else None,
+        duration_s=round(last.ts - first.ts, 3) if first else 0.0,
+        baseline_duration_s=base.duration_s if base else None,
+        brain_calls=last.brain_calls,
+        usage=last.usage,
+        judge=judged.reasoning if judged else "",
+        witnesses=[f"turn {e.turn}: {s} ({p})" for e in events if isinstance(e, WitnessesWritten)
+                   for s, p in zip(e.summary, e.paths, strict=False)],
         evidence=_evidence(folder),
     )
 
 
-def _one(events: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    found = [e for e in events if e["event"] == name]
+_E = TypeVar("_E", RunStarted, RunFinished, Baseline, Final, Verification, Judged)
+
+
+def _last(events: list[Event], kind: type[_E]) -> _E | None:
+    found = [e for e in events if isinstance(e, kind)]
     return found[-1] if found else None
 
 

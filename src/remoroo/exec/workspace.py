@@ -147,3 +147,13 @@ def _stat(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_size, info.st_mtime_ns
+
+
+def ensure_remoroo_dir(repo: Path) -> Path:
+    """Create ``REPO/.remoroo`` with a .gitignore that hides it from the user's git."""
+    base = repo / ".remoroo"
+    base.mkdir(exist_ok=True)
+    ignore = base / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# remoroo's run folders; never part of your repository\n*\n", encoding="utf-8")
+    return base

@@ -125,7 +125,7 @@ def write_index(repo: Path, folder: Path | None = None) -> tuple[Path, Path, int
     Returns the index path, the diagram path, and how many files were (re)read.
     """
     if folder is None:
-        from remoroo.evidence.ledger import ensure_remoroo_dir
+        from remoroo.exec.workspace import ensure_remoroo_dir
 
         folder = ensure_remoroo_dir(repo)
     index, reparsed = refresh(repo, folder / "repo_index.json")

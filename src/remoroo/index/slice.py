@@ -14,6 +14,7 @@ import os
 import posixpath
 import re
 from pathlib import Path
+from typing import Callable
 
 from remoroo.exec.workspace import is_skipped_dir
 from remoroo.index import FileEntry, RepoIndex, Symbol
@@ -40,7 +41,8 @@ def list_files(root: Path) -> list[Path]:
 
 def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | None = None,
                 entries: list[str] | None = None, frames: list[str] | None = None,
-                focus: list[str] | None = None) -> ContextSlice:
+                focus: list[str] | None = None,
+                protected: Callable[[str], str | None] | None = None) -> ContextSlice:
     """Rank every file, then pack contents into the budget, then outlines of what did not fit.
 
     Evidence, strongest first: files in a failure witness's stack (``frames``: ``path`` or
@@ -48,7 +50,8 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
     change (``focus``), files reachable by imports from the measured commands' entry files
     (``entries``), then names and kinds of files. A file left out keeps, while the budget lasts,
     excerpts of its hot symbols (metric-named, or holding a stack frame) and an outline of the
-    rest, so the brain can name what to hydrate.
+    rest, so the brain can name what to hydrate. ``protected`` (the engine's rule, once a plan
+    exists) marks each file the audit would veto a change to, so a brain need not guess.
     """
     from remoroo.index import build_index
 
@@ -107,6 +110,9 @@ def build_slice(root: Path, goal: Goal, budget_chars: int, index: RepoIndex | No
         if outline and spent + cost <= budget_chars:
             spent += cost
             views[rel].outline = outline
+    if protected is not None:
+        for rel, view in views.items():
+            view.protected = protected(rel)
     return ContextSlice(files=[views[k] for k in sorted(views)], omitted=sorted(omitted), budget_chars=budget_chars)
 
 

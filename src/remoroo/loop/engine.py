@@ -2,33 +2,49 @@
 
 goal → index (context slice) → plan → baseline → turns of
 patch → run → measure → audit → decide → final verification → report.
+
+``run`` builds the frozen :class:`RunContext`, ``drive`` is the loop over typed
+stages, and only ``drive`` turns a stage's result into the next ``Progress``.
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-from remoroo.errors import BrainError, EngineError, UserError
+from remoroo.errors import BudgetExceeded, EngineError, UserError
+from remoroo.evidence.events import (
+    BudgetExceededEvent,
+    Cancelled,
+    ClusterJoined,
+    EngineFailed,
+    Event,
+    Final,
+    Replanned,
+    RunFinished,
+    RunStarted,
+)
 from remoroo.evidence.ledger import RunFolder, new_run_id
 from remoroo.evidence.report import write_reports
 from remoroo.exec.workspace import Workspace
-from remoroo.loop.planning import make_plan
+from remoroo.loop.indexer import RunIndex
+from remoroo.loop.judge import ask_judge
+from remoroo.loop.measurer import PlanMeasurer
+from remoroo.loop.planning import PlanAsk, make_plan
 from remoroo.loop.preflight import prepare
-from remoroo.loop.session import Ending, Session
-from remoroo.loop.turn import GaveUp, run_turn, vetoed_rules
+from remoroo.loop.state import Ending, Progress, RunContext, Setup
+from remoroo.loop.turn import GaveUp, TurnResult, run_turn
 from remoroo.loop.verify import verify_final
-from remoroo.measure.once import Environment
+from remoroo.measure.commands import Environment
 from remoroo.measure.shim import write_shim
-from remoroo.model.budgets import Budget
 from remoroo.model.config import RunConfig
-from remoroo.model.decide import Noise, Outcome, evaluate, final_outcome
+from remoroo.model.decide import evaluate, final_outcome
+from remoroo.model.outcomes import Outcome
 from remoroo.model.plan import required_metrics
 from remoroo.model.spec import parse_goal
-from remoroo.protocol.client import BrainClient, BudgetExceeded
-from remoroo.protocol.wire import ContextSlice, FileView, JudgeRequest
+from remoroo.protocol.client import BrainClient
 
 
 @dataclass(frozen=True)
@@ -39,8 +55,7 @@ class RunResult:
     reason: str
 
 
-def run(config: RunConfig, brain: BrainClient,
-        observer: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
+def run(config: RunConfig, brain: BrainClient, observer: Callable[[Event], None] | None = None) -> RunResult:
     """Run the engine on ``config.repo``; always ends with a report."""
     goal = parse_goal(config.goal, config.metrics)
     if not config.repo.is_dir():
@@ -48,139 +63,122 @@ def run(config: RunConfig, brain: BrainClient,
     folder = RunFolder.create(config.repo, new_run_id(), observer)
     folder.write_json("run.json", {"run_id": folder.run_id, "brain": brain.name,
                                    "config": config.model_dump(mode="json")})
-    folder.append("run_started", run_id=folder.run_id, goal=goal.text, spec=goal.spec, brain=brain.name,
-                  targets=[t.text for t in goal.targets], semantic=[s.text for s in goal.semantic],
-                  metrics=required_metrics(goal))
-    session: Session | None = None
+    folder.append(RunStarted(run_id=folder.run_id, goal=goal.text, spec=goal.spec, brain=brain.name,
+                             targets=[t.text for t in goal.targets], semantic=[s.text for s in goal.semantic],
+                             metrics=required_metrics(goal)))
     brain.recorder = _transcript(folder)
+    measurer: PlanMeasurer | None = None
+    turns = 0
     try:
         workspace = Workspace.snapshot(config.repo, folder.root / "work")
-        session = Session(
-            config=config, user_goal=goal, goal=goal, brain=brain, folder=folder, workspace=workspace,
-            budget=Budget(config.max_turns, config.timeout_s, config.stagnation_turns),
-            env=_environment(config, folder), noise=Noise(rel_tol_timing=config.noise_rel_timing),
-            start_commit=workspace.base,
-        )
+        measurer = PlanMeasurer(_environment(config, folder), folder)
         if config.cluster:
             from remoroo.measure.remote import RemoteMeasurer
 
-            session.remote = RemoteMeasurer(config.cluster, config.workers)
-            folder.append("cluster", address=config.cluster, workers=session.remote.workers)
-        ending = drive(session)
-        _judge(session, ending)
+            measurer.remote = RemoteMeasurer(config.cluster, config.workers)
+            folder.append(ClusterJoined(address=config.cluster, workers=measurer.remote.workers))
+        ctx = RunContext(config=config, user_goal=goal, brain=brain, folder=folder, workspace=workspace,
+                         measurer=measurer, index=RunIndex(workspace.root, folder, config.repo),
+                         budgets=config.budgets())
+        ending, turns, setup, progress = drive(ctx)
+        ask_judge(ctx, setup, progress, ending)
     except BudgetExceeded as exc:
-        folder.append("budget_exceeded", error=str(exc))
+        folder.append(BudgetExceededEvent(error=str(exc)))
         ending = Ending("FAIL", f"budget: {exc}")
     except EngineError as exc:
-        folder.append("engine_error", error=str(exc), kind=type(exc).__name__)
+        folder.append(EngineFailed(error=str(exc), kind=type(exc).__name__))
         ending = Ending("FAIL", f"engine error: {exc}")
     except KeyboardInterrupt:
-        folder.append("cancelled")
+        folder.append(Cancelled())
         ending = Ending("FAIL", "cancelled by the user")
     finally:
-        if session is not None and session.remote is not None:
-            session.remote.close()
+        if measurer is not None:
+            measurer.close()
         shutil.rmtree(folder.root / "work-candidates", ignore_errors=True)
-        if session is None or not config.keep_work:
+        if measurer is None or not config.keep_work:
             shutil.rmtree(folder.root / "work", ignore_errors=True)
-    folder.append("run_finished", outcome=ending.outcome, reason=ending.reason,
-                  turns=session.turns_run if session else 0, brain_calls=brain.calls, usage=brain.usage)
+    folder.append(RunFinished(outcome=ending.outcome, reason=ending.reason, turns=turns, brain_calls=brain.calls,
+                              usage=brain.usage.model_dump(mode="json")))
     write_reports(folder)
     return RunResult(folder.run_id, folder.root, ending.outcome, ending.reason)
 
 
-def drive(session: Session) -> Ending:
-    """The loop: plan, baseline, then turns until done, out of budget, or stagnant."""
-    started = prepare(session)
-    if started is not None:
-        return started
-    stop = f"turn budget ({session.config.max_turns}) used up"
-    for turn in range(1, session.config.max_turns + 1):
-        if _all_met(session):
-            stop = ""
+def drive(ctx: RunContext) -> tuple[Ending, int, Setup | None, Progress | None]:
+    """The loop: plan and baseline, then turns until every target is met, a budget ends, or progress stalls."""
+    prepared = prepare(ctx)
+    if isinstance(prepared, Ending):
+        return prepared, 0, None, None
+    setup, progress = prepared
+    stop = ""
+    while not _all_met(setup, progress):
+        stop = ctx.budgets.stop_reason(progress.turns_run) or ""
+        if stop:
             break
-        if session.budget.time_exhausted():
-            stop = f"time budget ({session.config.timeout_s:g}s) used up"
-            break
-        if session.budget.stagnated():
-            if session.replans >= session.config.max_replans:
-                stop = f"stagnation: {session.budget.stagnant} turns without metric progress"
+        if ctx.budgets.stagnated(progress.stagnant):
+            if progress.replans >= ctx.config.max_replans:
+                stop = f"stagnation: {progress.stagnant} turns without metric progress"
                 break
-            replanned = _replan(session)
+            replanned = _replan(ctx, setup, progress)
             if isinstance(replanned, Ending):
                 stop = replanned.reason
                 break
-        result = run_turn(session, turn)
+            setup, progress = replanned
+        turn = progress.turns_run + 1
+        result = run_turn(ctx, setup, progress, turn)
         if isinstance(result, GaveUp):
             stop = f"the brain had nothing more to try: {result.reason}"
             break
-        session.turns_run = turn
-        _count_stagnation(session, result.verdict.progress, result.ran_ok)
-    else:
-        if _all_met(session):
-            stop = ""
-    return conclude(session, stop)
+        progress = advance(progress, result, turn)
+    return conclude(ctx, setup, progress, stop), progress.turns_run, setup, progress
 
 
-def _replan(session: Session) -> Ending | None:
-    session.replans += 1
-    reason = f"{session.budget.stagnant} turns without metric progress"
-    session.folder.append("replan", replan=session.replans, reason=reason)
-    planned = make_plan(session, replan=session.replans, reason=reason)
+def advance(progress: Progress, result: TurnResult, turn: int) -> Progress:
+    """The progress after a turn: a new kept state on a KEPT decision; stagnation counts metric progress only."""
+    ever = progress.ever_measured or result.measured_goal
+    moved = result.verdict.progress or (not ever and result.ran_ok)
+    return replace(
+        progress, kept=result.kept or progress.kept, history=progress.history + result.summaries,
+        log_tails={**progress.log_tails, **result.log_tails},
+        witnesses=result.witnesses if result.witnesses is not None else progress.witnesses,
+        turns_run=turn, stagnant=0 if moved else progress.stagnant + 1, ever_measured=ever,
+        vetoed=progress.vetoed | result.vetoed)
+
+
+def _replan(ctx: RunContext, setup: Setup, progress: Progress) -> tuple[Setup, Progress] | Ending:
+    replans = progress.replans + 1
+    reason = f"{progress.stagnant} turns without metric progress"
+    ctx.folder.append(Replanned(replan=replans, reason=reason))
+    planned = make_plan(ctx, PlanAsk(goal=setup.goal, replan=replans, reason=reason, previous=setup.plan,
+                                     history=progress.history))
     if isinstance(planned, Ending):
         return planned
-    session.budget.stagnant = 0
-    return None
+    return setup.with_plan(planned), replace(progress, replans=replans, stagnant=0)
 
 
-def _count_stagnation(session: Session, progress: bool, ran_ok: bool) -> None:
-    if progress or (not session.ever_measured and ran_ok):
-        session.budget.stagnant = 0
-    else:
-        session.budget.stagnant += 1
-
-
-def _all_met(session: Session) -> bool:
-    statuses = evaluate(session.goal, session.kept_metrics, session.baseline_metrics, session.noise)
+def _all_met(setup: Setup, progress: Progress) -> bool:
+    statuses = evaluate(setup.goal, progress.kept.metrics, setup.baseline_metrics, setup.noise)
     return bool(statuses) and all(s.met for s in statuses)
 
 
-def conclude(session: Session, stop: str) -> Ending:
-    ws = session.workspace
-    changed = session.kept_commit != session.start_commit
-    diff = ws.diff(session.start_commit, session.kept_commit) if changed else ""
-    (session.folder.root / "final_patch.diff").write_text(diff, encoding="utf-8")
-    outcome, reason = final_outcome(session.goal, session.baseline_metrics, session.kept_metrics, changed,
-                                    session.noise)
-    final_metrics = dict(session.kept_metrics)
+def conclude(ctx: RunContext, setup: Setup, progress: Progress, stop: str) -> Ending:
+    """The outcome of the kept state against the baseline, verified on a fresh copy before it may claim success."""
+    ws, kept = ctx.workspace, progress.kept
+    changed = kept.commit != setup.start_commit
+    diff = ws.diff(setup.start_commit, kept.commit) if changed else ""
+    (ctx.folder.root / "final_patch.diff").write_text(diff, encoding="utf-8")
+    outcome, reason = final_outcome(setup.goal, setup.baseline_metrics, kept.metrics, changed, setup.noise)
+    final_metrics = dict(kept.metrics)
     if changed and outcome != "FAIL":
-        outcome, reason, final_metrics = verify_final(session, diff, outcome, reason)
-    statuses = evaluate(session.goal, final_metrics, session.baseline_metrics, session.noise)
-    session.folder.append("final", metrics=final_metrics, kept_turn=session.kept_turn, changed=changed,
-                          stop=stop, targets=statuses, metric_names=session.metrics)
-    vetoed = vetoed_rules(session.history)
-    if outcome == "FAIL" and not changed and vetoed:
-        reason = f"vetoed: {', '.join(vetoed)}; {reason}"
+        verified = verify_final(ctx, setup, diff, outcome, reason)
+        outcome, reason, final_metrics = verified.outcome, verified.reason, verified.metrics
+    statuses = evaluate(setup.goal, final_metrics, setup.baseline_metrics, setup.noise)
+    ctx.folder.append(Final(metrics=dict(final_metrics), kept_turn=kept.turn, changed=changed, stop=stop,
+                            targets=statuses, metric_names=setup.metrics))
+    if outcome == "FAIL" and not changed and progress.vetoed:
+        reason = f"vetoed: {', '.join(sorted(progress.vetoed))}; {reason}"
     if stop and outcome != "SUCCESS":
         reason = f"{reason} (stopped: {stop})"
     return Ending(outcome, reason)
-
-
-def _judge(session: Session, ending: Ending) -> None:
-    """Ask the brain's opinion for the report. Advisory: it never changes the outcome."""
-    diff_path = session.folder.root / "final_patch.diff"
-    diff = diff_path.read_text(encoding="utf-8") if diff_path.is_file() else ""
-    request = JudgeRequest(
-        goal=session.goal_view(), outcome=ending.outcome, reason=ending.reason, history=session.history,
-        final_metrics=dict(session.kept_metrics),
-        context=ContextSlice(files=[FileView(path="final_patch.diff", size=len(diff), content=diff[:20_000])],
-                             budget_chars=20_000))
-    try:
-        response = session.brain.judge(request)
-    except BrainError as exc:
-        session.folder.append("judge", reasoning="", error=str(exc))
-        return
-    session.folder.append("judge", reasoning=response.reasoning)
 
 
 def _transcript(folder: RunFolder) -> Callable[[str, str, str], None]:

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from remoroo.errors import PatchRejected
-from remoroo.loop.session import Session
+from remoroo.evidence.events import Hydrated, HydrationExhausted
+from remoroo.loop.state import RunContext
 from remoroo.patch.apply import check_path
-from remoroo.protocol.wire import FileView, Hydration
+from remoroo.protocol.wire import FileView, Hydration, InstrumentResponse, PatchResponse, PlanResponse
 
 MAX_FILE_CHARS = 200_000
 Req = TypeVar("Req")
-Resp = TypeVar("Resp")
+Resp = TypeVar("Resp", PlanResponse, PatchResponse, InstrumentResponse)
 
 
 def read_files(root: Path, items: list[Hydration]) -> tuple[list[FileView], list[str]]:
@@ -41,24 +42,23 @@ def read_files(root: Path, items: list[Hydration]) -> tuple[list[FileView], list
     return files, problems
 
 
-def ask(session: Session, build: Callable[[list[FileView], list[str]], Req], call: Callable[[Req], Resp],
+def ask(ctx: RunContext, build: Callable[[list[FileView], list[str]], Req], call: Callable[[Req], Resp],
         what: str) -> Resp:
     """Call the brain; while it asks for files (and rounds remain), send them and call again."""
     hydrated: list[FileView] = []
     notes: list[str] = []
-    limit = session.config.max_hydrations
+    limit = ctx.config.max_hydrations
     for round_ in range(limit + 1):
         response = call(build(hydrated, notes))
-        wanted: list[Hydration] = list(getattr(response, "hydrate", []))
+        wanted: list[Hydration] = list(response.hydrate)
         if not wanted:
             return response
         names = ", ".join(h.path for h in wanted)
         if round_ == limit:
-            session.folder.append("hydration_exhausted", what=what, paths=[h.path for h in wanted])
+            ctx.folder.append(HydrationExhausted(what=what, paths=[h.path for h in wanted]))
             return type(response)(give_up=f"needed {names}, could not obtain (hydration limit of {limit} rounds)")
-        files, notes = read_files(session.work_root, wanted)
-        session.folder.append("hydration", what=what, round=round_ + 1, paths=[h.path for h in wanted],
-                              problems=notes)
+        files, notes = read_files(ctx.work_root, wanted)
+        ctx.folder.append(Hydrated(what=what, round=round_ + 1, paths=[h.path for h in wanted], problems=notes))
         known = {f.path for f in hydrated}
         hydrated += [f for f in files if f.path not in known]
     raise AssertionError("unreachable")

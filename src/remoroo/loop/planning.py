@@ -2,63 +2,81 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from remoroo.audit.paths import why_protected
 from remoroo.errors import PlanRejected, SpecError
+from remoroo.evidence.events import PlanAccepted, PlanGivenUp, PlanRejectedEvent, PlanUnmeasurable
 from remoroo.index.discovery import discover_commands
 from remoroo.index.refs import command_defects
-from remoroo.index.slice import build_slice
+from remoroo.index.slice import build_slice, list_files
 from remoroo.loop.hydration import ask
-from remoroo.loop.session import Ending, Session
+from remoroo.loop.state import Ending, Planned, RunContext
 from remoroo.model.goal import Goal
 from remoroo.model.plan import Plan, effective_goal
 from remoroo.model.plan_rules import instrument_defects, path_defects, semantic_defects, service_defects
-from remoroo.protocol.wire import CommandCandidate, ContextSlice, FileView, PlanRequest
+from remoroo.protocol.wire import FileView, PlanRequest, StateSummary, new_request_id
 
 
-def make_plan(session: Session, replan: int, reason: str | None, feedback: list[str] | None = None,
-              observations: dict[str, str] | None = None) -> Plan | Ending:
-    """A validated plan (also stored on the session), or the Ending that stops the run."""
-    feedback = list(feedback or [])
-    original = session.user_goal
-    for attempt in range(1, session.config.max_plan_attempts + 1):
-        if session.budget.time_exhausted():
+@dataclass(frozen=True)
+class PlanAsk:
+    """What the brain is told when asked for a plan."""
+
+    goal: Goal | None = None
+    replan: int = 0
+    reason: str | None = None
+    previous: Plan | None = None
+    history: tuple[StateSummary, ...] = ()
+    feedback: tuple[str, ...] = ()
+    observations: dict[str, str] = field(default_factory=dict)
+
+
+def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
+    """A validated plan with its effective goal, or the Ending that stops the run."""
+    feedback = list(ask_for.feedback)
+    attempts = ctx.config.max_plan_attempts
+    for attempt in range(1, attempts + 1):
+        if ctx.budgets.time_exhausted():
             return Ending("FAIL", "time budget used up while planning")
-        index = session.repo_index()
-        context = build_slice(session.work_root, original, session.config.context_budget_chars, index)
-        candidates = discover_commands(session.work_root, index)
+        request = _request(ctx, ask_for, feedback)
 
-        def build(hydrated: list[FileView], notes: list[str], feedback: list[str] = feedback,
-                  context: ContextSlice = context, candidates: list[CommandCandidate] = candidates) -> PlanRequest:
-            return PlanRequest(
-                goal=session.goal_view(), context=context, history=session.history, feedback=feedback + notes,
-                replan=replan, replan_reason=reason, previous_plan=session.plan, observations=observations or {},
-                command_timeout_s=session.config.command_timeout_s, hydrated=hydrated, candidates=candidates,
-            )
+        def build(hydrated: list[FileView], notes: list[str], request: PlanRequest = request) -> PlanRequest:
+            return request.model_copy(update={"hydrated": hydrated, "feedback": request.feedback + notes,
+                                              "request_id": new_request_id()})
 
-        response = ask(session, build, session.brain.plan, "plan")
+        response = ask(ctx, build, ctx.brain.plan, "plan")
         if response.plan is None:
-            session.folder.append("plan_given_up", replan=replan, reason=response.give_up)
+            ctx.folder.append(PlanGivenUp(replan=ask_for.replan, reason=response.give_up))
             return Ending("FAIL", f"the brain could not plan: {response.give_up}")
         plan = response.plan
         try:
-            goal = validate_plan(plan, original, session.work_root)
+            goal = validate_plan(plan, ctx.user_goal, ctx.work_root)
         except PlanRejected as exc:
-            session.folder.append("plan_rejected", replan=replan, attempt=attempt, defects=exc.defects)
+            ctx.folder.append(PlanRejectedEvent(replan=ask_for.replan, attempt=attempt, defects=exc.defects))
             feedback.append(str(exc))
             continue
         if plan.unmeasurable:
             reasons = "; ".join(f"{u.clause!r}: {u.reason}" for u in plan.unmeasurable)
-            session.folder.append("plan_unmeasurable", replan=replan, clauses=plan.unmeasurable)
+            ctx.folder.append(PlanUnmeasurable(replan=ask_for.replan, clauses=plan.unmeasurable))
             return Ending("FAIL", f"unmeasurable: {reasons}")
-        session.plan, session.goal = plan, goal
-        name = "plan.json" if replan == 0 else f"plan.replan{replan}.json"
-        session.folder.write_json(name, plan)
-        session.folder.append("plan_accepted", replan=replan, attempt=attempt, file=name,
-                              commands=[c.run for c in plan.commands], reason=reason)
-        return plan
+        name = "plan.json" if ask_for.replan == 0 else f"plan.replan{ask_for.replan}.json"
+        ctx.folder.write_json(name, plan)
+        ctx.folder.append(PlanAccepted(replan=ask_for.replan, attempt=attempt, file=name,
+                                       commands=[c.run for c in plan.commands], reason=ask_for.reason))
+        return Planned(plan=plan, goal=goal, harness_text=harness_text(ctx.work_root, plan))
     last = feedback[-1] if feedback else "no plan"
-    return Ending("FAIL", f"no valid plan after {session.config.max_plan_attempts} attempt(s). {last}")
+    return Ending("FAIL", f"no valid plan after {attempts} attempt(s). {last}")
+
+
+def _request(ctx: RunContext, ask_for: PlanAsk, feedback: list[str]) -> PlanRequest:
+    index = ctx.index.current()
+    return PlanRequest(
+        goal=ctx.goal_view(ask_for.goal), history=list(ask_for.history), feedback=list(feedback),
+        context=build_slice(ctx.work_root, ctx.user_goal, ctx.config.context_budget_chars, index),
+        candidates=discover_commands(ctx.work_root, index), replan=ask_for.replan, replan_reason=ask_for.reason,
+        previous_plan=ask_for.previous, observations=ask_for.observations,
+        command_timeout_s=ctx.config.command_timeout_s)
 
 
 def validate_plan(plan: Plan, goal: Goal, root: Path) -> Goal:
@@ -72,3 +90,13 @@ def validate_plan(plan: Plan, goal: Goal, root: Path) -> Goal:
     if defects:
         raise PlanRejected(defects)
     return full
+
+
+def harness_text(root: Path, plan: Plan, limit: int = 200_000) -> str:
+    """The protected Python files (tests, benchmarks, evaluators) as they are: their literals are inputs."""
+    parts: list[str] = []
+    for path in list_files(root):
+        rel = path.relative_to(root).as_posix()
+        if rel.endswith(".py") and why_protected(rel, plan) and sum(map(len, parts)) < limit:
+            parts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(parts)

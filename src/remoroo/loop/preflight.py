@@ -12,41 +12,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from remoroo.errors import PatchRejected
+from remoroo.evidence.events import (
+    Baseline,
+    CommandSummary,
+    InstrumentationRejected,
+    InstrumentationVetoed,
+    Instrumented,
+    PreflightFailed,
+)
 from remoroo.index.slice import build_slice, plan_entries
 from remoroo.loop.hydration import ask
-from remoroo.loop.planning import make_plan
-from remoroo.loop.session import Ending, Session
-from remoroo.loop.turn import audit_change
-from remoroo.measure.once import measure
-from remoroo.measure.repeat import baseline_repeats, measure_repeated, noise_floors, repeats_for
-from remoroo.model.goal import is_number
+from remoroo.loop.observe import audit_change, log_tails, protection, witnesses
+from remoroo.loop.planning import PlanAsk, make_plan
+from remoroo.loop.state import Ending, Kept, Planned, Progress, RunContext, Setup
+from remoroo.measure.repeat import baseline_repeats, noise_floors, repeats_for
+from remoroo.model.decide import Noise
+from remoroo.model.goal import BaselineRef, is_number
 from remoroo.patch.apply import apply_proposal
 from remoroo.protocol.wire import FileView, InstrumentRequest, StateSummary
-
-
-def prepare(session: Session) -> Ending | None:
-    """Plan, then measure the baseline; an instrumentation that finds nothing goes back to the brain."""
-    feedback: list[str] = []
-    observations: dict[str, str] = {}
-    for _ in range(session.config.max_plan_attempts):
-        planned = make_plan(session, replan=0, reason=None, feedback=feedback, observations=observations)
-        if isinstance(planned, Ending):
-            return planned
-        outcome = baseline(session)
-        if not isinstance(outcome, Unsourced):
-            return outcome
-        instrumented = instrument(session, outcome)
-        if isinstance(instrumented, Ending):
-            return instrumented
-        if instrumented:
-            outcome = baseline(session)
-            if not isinstance(outcome, Unsourced):
-                return outcome
-        feedback = [outcome.message]
-        observations = dict(session.log_tails)
-        session.folder.append("preflight_failed", missing=outcome.missing)
-    missing = "; ".join(f"{m}: {r}" for m, r in outcome.missing.items())
-    return Ending("FAIL", f"unmeasurable: the commands ran but no plan's instrumentation found a value ({missing})")
 
 
 @dataclass(frozen=True)
@@ -62,78 +45,119 @@ class Unsourced:
                 + "\nSee observations for what the commands printed; fix the instrumentation.")
 
 
-def baseline(session: Session) -> Ending | Unsourced | None:
-    assert session.plan is not None
-    logs = session.folder.turn_dir(0) / "logs"
-    plan = session.plan
-    first = measure(plan, session.metrics, session.work_root, logs, session.env, session.budget.deadline)
-    session.repeats = repeats_for(session.metrics, first.duration_s, session.config.repeats)
-    result = measure_repeated(lambda where: measure(plan, session.metrics, session.work_root, where, session.env,
-                                                    session.budget.deadline),
-                              logs, baseline_repeats(session.repeats), session.budget.deadline, first=first)
-    session.noise = session.noise.model_copy(update={"floors": noise_floors(result)})
-    session.baseline = result
-    session.kept_commit = session.start_commit
-    session.kept_metrics, session.kept_runs = dict(result.metrics), result.code_runs
-    session.note_measurement(result)
-    session.folder.write_json("turns/0/metrics.json", result)
-    session.folder.append(
-        "baseline", metrics=result.metrics, missing=result.missing, flags=result.flags, spread=result.spread,
-        repeats=result.repeats,
-        duration_s=round(result.duration_s, 3),
-        commands=result.command_summary(),
-    )
-    session.history = [h for h in session.history if h.turn != 0]
-    session.witness(result, 0)
-    session.history.append(StateSummary(label="baseline", turn=0, metrics=dict(result.metrics),
-                                        decision="BASELINE", reason="the repository as given"))
-    for target in session.goal.targets:
-        ref = getattr(target.rhs, "metric", None)
-        if getattr(target.rhs, "kind", "") == "baseline" and not is_number(result.metrics.get(ref)):
-            why = result.missing.get(ref or "", "it is not a number")
+@dataclass(frozen=True)
+class Instrumentation:
+    """An audited instrumentation patch, committed on top of the snapshot."""
+
+    commit: str
+    diff: str
+
+
+def prepare(ctx: RunContext) -> tuple[Setup, Progress] | Ending:
+    """Plan, then measure the baseline; an instrumentation that finds nothing goes back to the brain."""
+    ask_for = PlanAsk()
+    start, instrumented_diff = ctx.workspace.base, ""
+    unsourced = Unsourced({})
+    for _ in range(ctx.config.max_plan_attempts):
+        planned = make_plan(ctx, ask_for)
+        if isinstance(planned, Ending):
+            return planned
+        setup, progress = baseline(ctx, planned, start, instrumented_diff)
+        found = check_baseline(setup, progress)
+        if not isinstance(found, Unsourced):
+            return found or (setup, progress)
+        instrumentation = instrument(ctx, setup, progress, found)
+        if isinstance(instrumentation, Ending):
+            return instrumentation
+        if instrumentation is not None:
+            start, instrumented_diff = instrumentation.commit, instrumented_diff + instrumentation.diff
+            setup, progress = baseline(ctx, planned, start, instrumented_diff)
+            found = check_baseline(setup, progress)
+            if not isinstance(found, Unsourced):
+                return found or (setup, progress)
+        unsourced = found
+        ask_for = PlanAsk(goal=planned.goal, previous=planned.plan, history=progress.history, feedback=(found.message,),
+                          observations=dict(progress.log_tails))
+        ctx.folder.append(PreflightFailed(missing=found.missing))
+    missing = "; ".join(f"{m}: {r}" for m, r in unsourced.missing.items())
+    return Ending("FAIL", f"unmeasurable: the commands ran but no plan's instrumentation found a value ({missing})")
+
+
+def baseline(ctx: RunContext, planned: Planned, start: str, instrumentation_diff: str) -> tuple[Setup, Progress]:
+    """Measure the snapshot (with its instrumentation) repeatedly: the reference for every later decision."""
+    logs = ctx.folder.turn_dir(0) / "logs"
+    plan, metrics, deadline = planned.plan, planned.metrics, ctx.budgets.deadline
+    first = ctx.measurer.measure(plan, metrics, ctx.work_root, logs, repeats=1, deadline=deadline)
+    repeats = repeats_for(metrics, first.duration_s, ctx.config.repeats)
+    result = ctx.measurer.measure(plan, metrics, ctx.work_root, logs, repeats=baseline_repeats(repeats),
+                                  deadline=deadline, first=first)
+    noise = Noise(rel_tol_timing=ctx.config.noise_rel_timing, floors=noise_floors(result))
+    setup = Setup(plan=plan, goal=planned.goal, harness_text=planned.harness_text, baseline=result, noise=noise,
+                  repeats=repeats, start_commit=start, instrumentation_diff=instrumentation_diff)
+    ctx.folder.write_json("turns/0/metrics.json", result)
+    ctx.folder.append(Baseline(
+        metrics=dict(result.metrics), missing=result.missing, flags=result.flags, spread=result.spread,
+        repeats=result.repeats, duration_s=round(result.duration_s, 3),
+        commands=[CommandSummary.model_validate(c) for c in result.command_summary()]))
+    found = witnesses(ctx, setup, result, 0, ctx.work_root)
+    summary = StateSummary(label="baseline", turn=0, metrics=dict(result.metrics), decision="BASELINE",
+                           reason="the repository as given")
+    progress = Progress(kept=Kept(commit=start, metrics=dict(result.metrics), runs=result.code_runs),
+                        history=(summary,), log_tails=log_tails(result, ctx.work_root), witnesses=found,
+                        ever_measured=any(m in result.metrics for m in planned.goal.metric_names))
+    return setup, progress
+
+
+def check_baseline(setup: Setup, progress: Progress) -> Ending | Unsourced | None:
+    """None when the baseline gives every metric the goal needs."""
+    result = setup.baseline
+    for target in setup.goal.targets:
+        if isinstance(target.rhs, BaselineRef) and not is_number(result.metrics.get(target.rhs.metric)):
+            ref = target.rhs.metric
+            why = result.missing.get(ref, "it is not a number")
             return Ending("FAIL", f"unmeasurable: {target.text!r} needs the baseline of {ref}, but {why}")
     if result.code_runs and result.missing:
         return Unsourced(dict(result.missing))
     return None
 
 
-def instrument(session: Session, unsourced: Unsourced) -> Ending | bool:
-    """Ask for an instrumentation patch; True once one is applied, audited and committed."""
-    assert session.plan is not None
-    plan = session.plan
+def instrument(ctx: RunContext, setup: Setup, progress: Progress,
+               unsourced: Unsourced) -> Instrumentation | Ending | None:
+    """Ask for an instrumentation patch; it is applied, audited and committed, or None."""
+    plan = setup.plan
 
     def build(hydrated: list[FileView], notes: list[str]) -> InstrumentRequest:
-        index = session.repo_index()
+        index = ctx.index.current()
+        context = build_slice(ctx.work_root, setup.goal, ctx.config.context_budget_chars, index,
+                              entries=plan_entries(plan, index), protected=protection(plan))
         return InstrumentRequest(
-            goal=session.goal_view(), plan=plan, missing=unsourced.missing, observations=dict(session.log_tails),
-            context=build_slice(session.work_root, session.goal, session.config.context_budget_chars,
-                                index, entries=plan_entries(plan, index)),
-            history=session.history, feedback=notes, hydrated=hydrated)
+            goal=ctx.goal_view(setup.goal), plan=plan, missing=unsourced.missing,
+            observations=dict(progress.log_tails), context=context, history=list(progress.history),
+            feedback=notes, hydrated=hydrated)
 
-    response = ask(session, build, session.brain.instrument, "instrument")
+    response = ask(ctx, build, ctx.brain.instrument, "instrument")
     if response.unmeasurable:
-        names = ", ".join(unsourced.missing)
-        return Ending("FAIL", f"unmeasurable: {names}: {response.unmeasurable}")
+        return Ending("FAIL", f"unmeasurable: {', '.join(unsourced.missing)}: {response.unmeasurable}")
     if response.proposal is None:
-        return False
-    ws, start = session.workspace, session.start_commit
+        return None
+    ws, start = ctx.workspace, setup.start_commit
     ws.reset(start)
     try:
         apply_proposal(ws.root, response.proposal)
     except PatchRejected as exc:
         ws.reset(start)
-        session.folder.append("instrumentation_rejected", message=str(exc))
-        return False
+        ctx.folder.append(InstrumentationRejected(message=str(exc)))
+        return None
     commit = ws.commit("remoroo instrumentation")
     files = ws.changed_files(start, commit)
-    verdict = audit_change(session, start, commit, files)
+    verdict = audit_change(ctx, setup, start, commit, files)
     if not verdict.passed:
         ws.reset(start)
-        session.folder.write_json("audit/instrumentation.json", verdict)
-        session.folder.append("instrumentation_vetoed", reasons=[v.reason for v in verdict.vetoes])
-        return False
-    session.instrumentation_diff += ws.diff(start, commit)
-    session.start_commit = commit
-    (session.folder.root / "instrumentation.diff").write_text(session.instrumentation_diff, encoding="utf-8")
-    session.folder.append("instrumented", files=files, rationale=response.proposal.rationale)
-    return True
+        ctx.folder.write_json("audit/instrumentation.json", verdict)
+        ctx.folder.append(InstrumentationVetoed(rules=sorted({v.rule for v in verdict.vetoes}),
+                                                reasons=[v.reason for v in verdict.vetoes]))
+        return None
+    diff = ws.diff(start, commit)
+    (ctx.folder.root / "instrumentation.diff").write_text(setup.instrumentation_diff + diff, encoding="utf-8")
+    ctx.folder.append(Instrumented(files=files, rationale=response.proposal.rationale))
+    return Instrumentation(commit=commit, diff=diff)

@@ -1,5 +1,7 @@
-"""One turn: ask for a batch of candidates, then for each: apply, audit, measure, decide.
+"""One turn: ask for a batch of candidates, then for each: patch → run → measure → audit → decide.
 
+Every candidate starts from the kept state. The audit reads the change (and,
+for preserved outputs, the measurement) and vetoes before any number counts.
 The best KEPT candidate becomes the new kept state; every other candidate is
 reverted. If no candidate of a batch even applies, the brain gets the
 failure messages back and may answer again (up to ``max_patch_reflections``).
@@ -9,20 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from remoroo.audit import AuditContext, AuditVerdict, audit, check_preserved, churn_only
-from remoroo.audit.paths import why_protected
+from remoroo.audit import AuditFinding, AuditVerdict, check_preserved, churn_only
 from remoroo.errors import PatchRejected
+from remoroo.evidence.events import CandidateDone, CommandSummary, PatchesRejected, TurnDone
 from remoroo.exec.pool import LocalExecutor
-from remoroo.index.slice import build_slice, list_files, plan_entries
+from remoroo.index.slice import build_slice, plan_entries
 from remoroo.loop.hydration import ask
-from remoroo.loop.session import Session
+from remoroo.loop.observe import audit_change, log_tails, protection, witnesses
+from remoroo.loop.state import Kept, Progress, RunContext, Setup
 from remoroo.measure.once import Measurement
 from remoroo.model.decide import Verdict, judge_candidate, score
+from remoroo.model.goal import Scalar
 from remoroo.model.metrics import is_timing
+from remoroo.model.outcomes import AuditRule, Decision
 from remoroo.model.patch import PatchProposal
+from remoroo.model.witness import Witness
 from remoroo.patch.apply import apply_proposal
 from remoroo.protocol.wire import FileView, PatchRequest, StateSummary
 
@@ -34,13 +40,15 @@ class GaveUp:
 
 @dataclass
 class Candidate:
+    """One proposal as it goes through the turn's stages (owned by the turn, never shared)."""
+
     index: int
     proposal: PatchProposal
     verdict: Verdict
     commit: str = ""
     files: tuple[str, ...] = ()
     measurement: Measurement | None = None
-    audit: dict[str, object] | None = None
+    audit: AuditVerdict | None = None
     diff: str = ""
     where: Path | None = None
     tree: Path | None = None
@@ -48,199 +56,190 @@ class Candidate:
 
 @dataclass(frozen=True)
 class TurnResult:
+    """What one turn adds to the run's progress."""
+
     verdict: Verdict
     ran_ok: bool
+    kept: Kept | None
+    summaries: tuple[StateSummary, ...]
+    log_tails: dict[str, str] = field(default_factory=dict)
+    witnesses: tuple[Witness, ...] | None = None
+    measured_goal: bool = False
+    vetoed: frozenset[AuditRule] = frozenset()
 
 
-def run_turn(session: Session, turn: int) -> TurnResult | GaveUp:
+def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> TurnResult | GaveUp:
     started = time.perf_counter()
     feedback: list[str] = []
     candidates: list[Candidate] = []
-    for _ in range(session.config.max_patch_reflections + 1):
-        if session.budget.time_exhausted():
+    summaries: list[StateSummary] = []
+    for _ in range(ctx.config.max_patch_reflections + 1):
+        if ctx.budgets.time_exhausted():
             return GaveUp("time budget used up")
-        response = ask(session, lambda hydrated, notes, fb=feedback: _request(session, turn, fb + notes, hydrated),
-                       session.brain.patch, f"turn {turn}")
+        history = list(progress.history) + summaries
+
+        def build(hydrated: list[FileView], notes: list[str], history: list[StateSummary] = history,
+                  feedback: list[str] = feedback) -> PatchRequest:
+            return _request(ctx, setup, progress, turn, history, feedback + notes, hydrated)
+
+        response = ask(ctx, build, ctx.brain.patch, f"turn {turn}")
         if not response.proposals:
             return GaveUp(response.give_up or "no reason given")
-        candidates = _evaluate_batch(session, turn, response.proposals[: session.config.batch_size])
+        candidates = _evaluate_batch(ctx, setup, progress, turn, response.proposals[: ctx.config.batch_size])
         if any(c.commit for c in candidates):
             break
         feedback = [c.verdict.reason for c in candidates]
-        _record_candidates(session, turn, candidates)
-        session.folder.append("patch_rejected", turn=turn, messages=feedback)
-    chosen = _choose(session, candidates)
+        summaries += _record_candidates(ctx, turn, candidates)
+        ctx.folder.append(PatchesRejected(turn=turn, messages=feedback))
+    chosen = _choose(setup, candidates)
     for other in candidates:
         if other is not chosen and other.verdict.decision == "KEPT":
             other.verdict = other.verdict.model_copy(update={
                 "decision": "REVERTED", "progress": False,
                 "reason": f"{other.verdict.reason}, but candidate {chosen.index} was better"})
-    _record_candidates(session, turn, candidates)
-    if chosen.verdict.decision == "KEPT":
-        session.kept_commit, session.kept_turn = chosen.commit, turn
-        session.kept_metrics = dict(chosen.measurement.metrics) if chosen.measurement else {}
-        session.kept_runs = bool(chosen.measurement and chosen.measurement.code_runs)
-    session.workspace.reset(session.kept_commit)
-    if chosen.verdict.decision == "KEPT":
-        session.repo_index()  # the kept code changed: re-index it and regenerate the run's diagram
-    _record_turn(session, turn, chosen, len(candidates), time.perf_counter() - started)
-    ran_ok = any(c.measurement is not None and c.measurement.code_runs for c in candidates)
-    return TurnResult(verdict=chosen.verdict, ran_ok=ran_ok)
+    summaries += _record_candidates(ctx, turn, candidates)
+    kept = None
+    if chosen.verdict.decision == "KEPT" and chosen.measurement is not None:
+        kept = Kept(commit=chosen.commit, metrics=dict(chosen.measurement.metrics),
+                    runs=chosen.measurement.code_runs, turn=turn)
+    ctx.workspace.reset(kept.commit if kept else progress.kept.commit)
+    if kept is not None:
+        ctx.index.current()  # the kept code changed: re-index it and regenerate the run's diagram
+    found = None
+    if chosen.measurement is not None:
+        found = witnesses(ctx, setup, chosen.measurement, turn, chosen.tree or ctx.work_root)
+    _record_turn(ctx, progress.replans, turn, chosen, len(candidates), time.perf_counter() - started)
+    tails: dict[str, str] = {}
+    for cand in candidates:
+        if cand.measurement is not None:
+            tails.update(log_tails(cand.measurement, cand.tree or ctx.work_root))
+    measured = [c.measurement for c in candidates if c.measurement is not None]
+    return TurnResult(
+        verdict=chosen.verdict, ran_ok=any(m.code_runs for m in measured), kept=kept, summaries=tuple(summaries),
+        log_tails=tails, witnesses=found,
+        measured_goal=any(name in m.metrics for m in measured for name in setup.goal.metric_names),
+        vetoed=frozenset(r for c in candidates for r in c.verdict.rules))
 
 
-def _request(session: Session, turn: int, feedback: list[str], hydrated: list[FileView]) -> PatchRequest:
-    assert session.plan is not None
-    index = session.repo_index()
+def _request(ctx: RunContext, setup: Setup, progress: Progress, turn: int, history: list[StateSummary],
+             feedback: list[str], hydrated: list[FileView]) -> PatchRequest:
+    plan = setup.plan
+    index = ctx.index.current()
     return PatchRequest(
-        goal=session.goal_view(), turn=turn, replan=session.replans, plan=session.plan,
-        context=build_slice(session.work_root, session.goal, session.config.context_budget_chars,
-                            index, entries=plan_entries(session.plan, index),
-                            frames=[f"{f.file}:{f.line}" for w in session.witnesses for f in w.stack],
-                            focus=[f for intent in session.plan.patch_intents for f in intent.files]),
-        history=session.history, log_tails=session.log_tails, feedback=feedback,
-        max_candidates=session.config.batch_size, hydrated=hydrated, witnesses=session.witnesses,
+        goal=ctx.goal_view(setup.goal), turn=turn, replan=progress.replans, plan=plan,
+        context=build_slice(ctx.work_root, setup.goal, ctx.config.context_budget_chars,
+                            index, entries=plan_entries(plan, index),
+                            frames=[f"{f.file}:{f.line}" for w in progress.witnesses for f in w.stack],
+                            focus=[f for intent in plan.patch_intents for f in intent.files],
+                            protected=protection(plan)),
+        history=history, log_tails=progress.log_tails, feedback=feedback,
+        max_candidates=ctx.config.batch_size, hydrated=hydrated, witnesses=list(progress.witnesses),
     )
 
 
-def _evaluate_batch(session: Session, turn: int, proposals: list[PatchProposal]) -> list[Candidate]:
+def _evaluate_batch(ctx: RunContext, setup: Setup, progress: Progress, turn: int,
+                    proposals: list[PatchProposal]) -> list[Candidate]:
     """Every candidate of the batch, each on the kept state: side by side in worktrees when workers allow."""
-    batch = len(proposals)
-    timing = any(is_timing(m) for m in session.metrics)
-    workers = 1 if timing else min(session.config.workers, batch)
-    if session.measures_away:
-        assert session.remote is not None
-        workers = min(session.remote.workers, batch)  # one candidate per worker of the cluster
+    batch, kept = len(proposals), progress.kept
+    timing = any(is_timing(m) for m in setup.metrics)
+    workers = 1 if timing else min(ctx.config.workers, batch)
+    if ctx.measurer.measures_away(setup.metrics):
+        workers = min(ctx.measurer.remote_workers, batch)  # one candidate per worker of the cluster
     if workers <= 1:
         found = []
         for k, proposal in enumerate(proposals, start=1):
-            session.workspace.reset(session.kept_commit)
-            found.append(_try(session, turn, k, proposal, batch, session.work_root))
-    else:
-        base = session.folder.root / "work-candidates" / str(turn)
-        trees = [session.workspace.candidate_checkout(base / str(k), session.kept_commit) for k in range(1, batch + 1)]
-        try:
-            done = dict(LocalExecutor(workers).run(
-                lambda k: _try(session, turn, k, proposals[k - 1], batch, trees[k - 1]), list(range(1, batch + 1))))
-            for result in done.values():
-                if isinstance(result, BaseException):
-                    raise result
-            found = [done[i] for i in range(batch)]  # type: ignore[misc]
-        finally:
-            for tree in trees:
-                session.workspace.remove_checkout(tree)
-    for cand in found:
-        if cand.measurement is not None:
-            session.note_measurement(cand.measurement, cand.tree)
-    return found
+            ctx.workspace.reset(kept.commit)
+            found.append(_try(ctx, setup, kept, turn, k, proposal, batch, ctx.work_root))
+        return found
+    base = ctx.folder.root / "work-candidates" / str(turn)
+    trees = [ctx.workspace.candidate_checkout(base / str(k), kept.commit) for k in range(1, batch + 1)]
+    try:
+        done = dict(LocalExecutor(workers).run(
+            lambda k: _try(ctx, setup, kept, turn, k, proposals[k - 1], batch, trees[k - 1]),
+            list(range(1, batch + 1))))
+    finally:
+        for tree in trees:
+            ctx.workspace.remove_checkout(tree)
+    results: list[Candidate] = []
+    for i in range(batch):
+        result = done[i]
+        if isinstance(result, BaseException):
+            raise result
+        results.append(result)
+    return results
 
 
-def _try(session: Session, turn: int, index: int, proposal: PatchProposal, batch: int, tree: Path) -> Candidate:
-    ws = session.workspace
-    where = _where(session, turn, index, batch)
+def _try(ctx: RunContext, setup: Setup, kept: Kept, turn: int, index: int, proposal: PatchProposal, batch: int,
+         tree: Path) -> Candidate:
+    """Patch, then run, measure, audit and decide one candidate."""
+    ws = ctx.workspace
+    tdir = ctx.folder.turn_dir(turn)
+    where = tdir if batch == 1 else tdir / "candidates" / str(index)
     try:
         apply_proposal(tree, proposal)
     except PatchRejected as exc:
-        return Candidate(index, proposal, Verdict(decision="REJECTED", progress=False,
-                                                  reason=f"the patch did not apply: {exc}"), where=where)
+        return Candidate(index, proposal, _verdict("REJECTED", f"the patch did not apply: {exc}"), where=where)
     commit = ws.commit_in(tree, f"remoroo turn {turn} candidate {index}")
-    candidate = Candidate(index, proposal, Verdict(decision="REJECTED", progress=False, reason=""), commit=commit,
-                          files=tuple(ws.changed_files(session.kept_commit, commit)),
-                          diff=ws.diff(session.kept_commit, commit), where=where, tree=tree)
-    _evaluate(session, candidate, where / "logs", turn)
+    candidate = Candidate(index, proposal, _verdict("REJECTED", ""), commit=commit,
+                          files=tuple(ws.changed_files(kept.commit, commit)),
+                          diff=ws.diff(kept.commit, commit), where=where, tree=tree)
+    _evaluate(ctx, setup, kept, candidate, where / "logs", turn)
     return candidate
 
 
-def _where(session: Session, turn: int, index: int, batch: int) -> Path:
-    tdir = session.folder.turn_dir(turn)
-    return tdir if batch == 1 else tdir / "candidates" / str(index)
+def _verdict(decision: Decision, reason: str, rules: list[AuditRule] | None = None) -> Verdict:
+    return Verdict(decision=decision, progress=False, reason=reason, rules=rules or [])
 
 
-def _evaluate(session: Session, cand: Candidate, logs: Path, turn: int) -> None:
-    assert session.plan is not None
+def _evaluate(ctx: RunContext, setup: Setup, kept: Kept, cand: Candidate, logs: Path, turn: int) -> None:
     files = list(cand.files)
     if not files:
-        cand.verdict = Verdict(decision="REJECTED", progress=False, reason="the patch changed nothing")
+        cand.verdict = _verdict("REJECTED", "the patch changed nothing")
         return
-    verdict = audit_change(session, session.kept_commit, cand.commit, files)
-    cand.audit = verdict.model_dump(mode="json")
+    verdict = audit_change(ctx, setup, kept.commit, cand.commit, files)
+    cand.audit = verdict
     if not verdict.passed:
-        _veto(session, turn, cand, verdict)
+        _veto(ctx, turn, cand, verdict.vetoes)
         return
     if churn_only(files):
-        cand.verdict = Verdict(decision="REVERTED", progress=False,
-                               reason=f"documentation-only change ({', '.join(files)}) is not progress")
+        cand.verdict = _verdict("REVERTED", f"documentation-only change ({', '.join(files)}) is not progress")
         return
-    measurement = session.measure(cand.tree or session.work_root, logs, away=True)
+    measurement = ctx.measurer.measure(setup.plan, setup.metrics, cand.tree or ctx.work_root, logs,
+                                       repeats=setup.repeats, deadline=ctx.budgets.deadline, away=True)
     cand.measurement = measurement
-    if session.plan.preserve:
-        preserved = check_preserved(session.plan, dict(session.baseline_metrics), dict(measurement.metrics))
+    if setup.plan.preserve:
+        preserved = check_preserved(setup.plan, setup.baseline_metrics, dict(measurement.metrics))
         verdict.findings.append(preserved)
         verdict.passed = verdict.passed and preserved.passed
-        cand.audit = verdict.model_dump(mode="json")
+        cand.audit = verdict
         if not preserved.passed:
-            _veto(session, turn, cand, verdict)
+            _veto(ctx, turn, cand, verdict.vetoes)
             return
-    verdict_ = judge_candidate(session.goal, session.kept_metrics, session.kept_runs, measurement.metrics,
-                               measurement.code_runs, session.baseline_metrics, session.noise)
-    if measurement.problems and verdict_.decision != "KEPT":
-        verdict_ = verdict_.model_copy(update={"reason": "; ".join(measurement.problems) + "; " + verdict_.reason})
-    cand.verdict = verdict_
+    decided = judge_candidate(setup.goal, kept.metrics, kept.runs, measurement.metrics, measurement.code_runs,
+                              setup.baseline_metrics, setup.noise)
+    if measurement.problems and decided.decision != "KEPT":
+        decided = decided.model_copy(update={"reason": "; ".join(measurement.problems) + "; " + decided.reason})
+    cand.verdict = decided
 
 
-def _veto(session: Session, turn: int, cand: Candidate, verdict: AuditVerdict) -> None:
-    session.folder.write_json(f"audit/turn-{turn}-{cand.index}.json", cand.audit)
-    rules = ", ".join(sorted({v.rule for v in verdict.vetoes}))
-    reasons = "; ".join(v.reason for v in verdict.vetoes)
-    cand.verdict = Verdict(decision="VETOED", progress=False, reason=f"vetoed: {rules}: {reasons}")
+def _veto(ctx: RunContext, turn: int, cand: Candidate, vetoes: list[AuditFinding]) -> None:
+    ctx.folder.write_json(f"audit/turn-{turn}-{cand.index}.json", cand.audit)
+    rules: list[AuditRule] = sorted({v.rule for v in vetoes})
+    reasons = "; ".join(v.reason for v in vetoes)
+    cand.verdict = _verdict("VETOED", f"vetoed: {', '.join(rules)}: {reasons}", rules)
 
 
-def vetoed_rules(history: list[StateSummary]) -> list[str]:
-    """The audit rules behind every VETOED candidate (read back from the reason ``_veto`` writes)."""
-    rules = {r.strip() for h in history if h.decision == "VETOED" for r in h.reason.split(":", 2)[1].split(",")}
-    return sorted(rules)
+_ORDER = {"KEPT": 0, "REVERTED": 1, "VETOED": 2, "REJECTED": 3, "BASELINE": 4}
 
 
-def audit_change(session: Session, old: str, new: str, files: list[str]) -> AuditVerdict:
-    """Audit the change between two commits of the workspace."""
-    assert session.plan is not None
-    ws = session.workspace
-    if session.harness_text is None:
-        session.harness_text = _harness_text(session)
-    return audit(AuditContext(
-        plan=session.plan, goal=session.goal,
-        before={f: ws.read_at(old, f) for f in files}, after={f: ws.read_at(new, f) for f in files},
-        baseline=dict(session.baseline_metrics), allowed=tuple(session.config.allow_paths),
-        harness_text=session.harness_text,
-    ))
-
-
-def _harness_text(session: Session, limit: int = 200_000) -> str:
-    """The protected Python files (tests, benchmarks, evaluators) as they were: their literals are inputs."""
-    assert session.plan is not None
-    parts: list[str] = []
-    for path in list_files(session.workspace.root):
-        rel = path.relative_to(session.workspace.root).as_posix()
-        if rel.endswith(".py") and why_protected(rel, session.plan) and sum(map(len, parts)) < limit:
-            parts.append(path.read_text(encoding="utf-8", errors="replace"))
-    return "\n".join(parts)
-
-
-_ORDER = {"KEPT": 0, "REVERTED": 1, "VETOED": 2, "REJECTED": 3}
-
-
-def _choose(session: Session, candidates: list[Candidate]) -> Candidate:
+def _choose(setup: Setup, candidates: list[Candidate]) -> Candidate:
     """The best KEPT candidate by score; else the most informative failure."""
     def key(c: Candidate) -> tuple[int, tuple[int, float], int]:
         metrics = c.measurement.metrics if c.measurement else {}
-        met, penalty = score(session.goal, metrics, session.baseline_metrics, session.noise)
+        met, penalty = score(setup.goal, metrics, setup.baseline_metrics, setup.noise)
         return (_ORDER[c.verdict.decision], (-met, -penalty), c.index)
 
     return min(candidates, key=key)
-
-
-def _record_candidates(session: Session, turn: int, candidates: list[Candidate]) -> None:
-    for cand in candidates:
-        _record_candidate(session, turn, cand)
 
 
 def _write_evidence(where: Path, cand: Candidate) -> None:
@@ -251,34 +250,36 @@ def _write_evidence(where: Path, cand: Candidate) -> None:
     (where / "decision.json").write_text(cand.verdict.model_dump_json(indent=2), encoding="utf-8")
 
 
-def _record_candidate(session: Session, turn: int, cand: Candidate) -> None:
-    _write_evidence(cand.where or session.folder.turn_dir(turn), cand)
-    metrics = cand.measurement.metrics if cand.measurement else {}
-    session.folder.append(
-        "candidate", turn=turn, candidate=cand.index, files=list(cand.files), decision=cand.verdict.decision,
-        reason=cand.verdict.reason, metrics=metrics, audit=cand.audit, rationale=cand.proposal.rationale,
-        patch_hash=hashlib.sha256(cand.diff.encode()).hexdigest()[:16] if cand.diff else None,
-        missing=cand.measurement.missing if cand.measurement else {},
-        flags=cand.measurement.flags if cand.measurement else [],
-        spread=cand.measurement.spread if cand.measurement else {},
-        commands=cand.measurement.command_summary() if cand.measurement else [],
-    )
-    session.history.append(StateSummary(
-        label=f"turn {turn}" + (f" candidate {cand.index}" if cand.index > 1 else ""), turn=turn,
-        candidate=cand.index, metrics=dict(metrics), decision=cand.verdict.decision, reason=cand.verdict.reason,
-        files=list(cand.files), rationale=cand.proposal.rationale,
+def _record_candidates(ctx: RunContext, turn: int, candidates: list[Candidate]) -> list[StateSummary]:
+    """Each candidate's evidence and ledger event; returns what the brain will see of them."""
+    summaries = []
+    for cand in candidates:
+        _write_evidence(cand.where or ctx.folder.turn_dir(turn), cand)
+        m = cand.measurement
+        metrics: dict[str, Scalar | None] = dict(m.metrics) if m else {}
+        ctx.folder.append(CandidateDone(
+            turn=turn, candidate=cand.index, files=list(cand.files), decision=cand.verdict.decision,
+            reason=cand.verdict.reason, rules=cand.verdict.rules, metrics=metrics, audit=cand.audit,
+            rationale=cand.proposal.rationale,
+            patch_hash=hashlib.sha256(cand.diff.encode()).hexdigest()[:16] if cand.diff else None,
+            missing=m.missing if m else {}, flags=m.flags if m else [], spread=m.spread if m else {},
+            commands=[CommandSummary.model_validate(c) for c in m.command_summary()] if m else [],
+        ))
+        summaries.append(StateSummary(
+            label=f"turn {turn}" + (f" candidate {cand.index}" if cand.index > 1 else ""), turn=turn,
+            candidate=cand.index, metrics=metrics, decision=cand.verdict.decision, reason=cand.verdict.reason,
+            files=list(cand.files), rationale=cand.proposal.rationale,
+        ))
+    return summaries
+
+
+def _record_turn(ctx: RunContext, replans: int, turn: int, chosen: Candidate, batch: int, duration_s: float) -> None:
+    if batch > 1:  # the turn folder describes the chosen candidate
+        _write_evidence(ctx.folder.turn_dir(turn), chosen)
+    m = chosen.measurement
+    ctx.folder.append(TurnDone(
+        turn=turn, replan=replans, candidates=batch, chosen=chosen.index, files=list(chosen.files),
+        metrics=dict(m.metrics) if m else {}, decision=chosen.verdict.decision, reason=chosen.verdict.reason,
+        spread=m.spread if m else {}, duration_s=round(duration_s, 3),
     ))
 
-
-def _record_turn(session: Session, turn: int, chosen: Candidate, batch: int, duration_s: float) -> None:
-    if batch > 1:  # the turn folder describes the chosen candidate
-        _write_evidence(session.folder.turn_dir(turn), chosen)
-    if chosen.measurement is not None:
-        session.witness(chosen.measurement, turn, chosen.tree)
-    metrics = chosen.measurement.metrics if chosen.measurement else {}
-    session.folder.append(
-        "turn", turn=turn, replan=session.replans, candidates=batch, chosen=chosen.index, files=list(chosen.files),
-        metrics=metrics, decision=chosen.verdict.decision, reason=chosen.verdict.reason,
-        spread=chosen.measurement.spread if chosen.measurement else {},
-        duration_s=round(duration_s, 3),
-    )

@@ -9,35 +9,39 @@ downgraded and the reason says why.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
-from remoroo.loop.session import Session
-from remoroo.model.decide import Outcome, final_outcome
+from remoroo.evidence.events import Verification
+from remoroo.loop.state import RunContext, Setup
+from remoroo.model.decide import final_outcome
 from remoroo.model.goal import Scalar
+from remoroo.model.outcomes import RANK, Outcome
 
-_RANK = {"FAIL": 0, "PARTIAL_SUCCESS": 1, "SUCCESS": 2}
+
+@dataclass(frozen=True)
+class Verified:
+    outcome: Outcome
+    reason: str
+    metrics: dict[str, Scalar] = field(default_factory=dict)
 
 
-def verify_final(session: Session, diff: str, outcome: Outcome,
-                 reason: str) -> tuple[Outcome, str, dict[str, Scalar]]:
-    assert session.plan is not None
-    ws = session.workspace
-    checkout = ws.fresh_checkout(session.folder.root / "verify")
+def verify_final(ctx: RunContext, setup: Setup, diff: str, claimed: Outcome, reason: str) -> Verified:
+    ws = ctx.workspace
+    checkout = ws.fresh_checkout(ctx.folder.root / "verify")
     try:
-        applied, message = ws.apply_diff(checkout, session.instrumentation_diff + diff)
+        applied, message = ws.apply_diff(checkout, setup.instrumentation_diff + diff)
         if not applied:
-            session.folder.append("verification", applied=False, message=message)
-            return "FAIL", f"final verification: final_patch.diff does not apply to the snapshot ({message})", {}
-        logs = session.folder.root / "verify-logs"
-        base_s = session.baseline.duration_s if session.baseline else 0.0
-        deadline = max(session.budget.deadline, time.monotonic() + 2 * base_s + 5.0)
-        result = session.measure(checkout, logs, deadline)
+            ctx.folder.append(Verification(applied=False, message=message))
+            return Verified("FAIL", f"final verification: final_patch.diff does not apply to the snapshot ({message})")
+        deadline = max(ctx.budgets.deadline, time.monotonic() + 2 * setup.baseline.duration_s + 5.0)
+        result = ctx.measurer.measure(setup.plan, setup.metrics, checkout, ctx.folder.root / "verify-logs",
+                                      repeats=setup.repeats, deadline=deadline)
     finally:
         ws.remove_checkout(checkout)
-    verified, why = final_outcome(session.goal, session.baseline_metrics, result.metrics, True, session.noise)
-    session.folder.append("verification", applied=True, metrics=result.metrics, missing=result.missing,
-                          spread=result.spread, repeats=result.repeats,
-                          outcome=verified, reason=why)
-    if _RANK[verified] < _RANK[outcome]:
-        return verified, f"final verification on a fresh copy did not hold ({why}); the turns claimed: {reason}", \
-            dict(result.metrics)
-    return outcome, reason, dict(result.metrics)
+    verified, why = final_outcome(setup.goal, setup.baseline_metrics, result.metrics, True, setup.noise)
+    ctx.folder.append(Verification(applied=True, metrics=dict(result.metrics), missing=result.missing,
+                                   spread=result.spread, repeats=result.repeats, outcome=verified, reason=why))
+    if RANK[verified] < RANK[claimed]:
+        return Verified(verified, f"final verification on a fresh copy did not hold ({why}); the turns claimed: "
+                                  f"{reason}", dict(result.metrics))
+    return Verified(claimed, reason, dict(result.metrics))

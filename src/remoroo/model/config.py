@@ -20,6 +20,7 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from remoroo.errors import UserError
+from remoroo.model.budgets import Budgets
 
 TUNABLE = {
     "brain": str,
@@ -96,6 +97,11 @@ class RunConfig(BaseModel):
         return value
 
     command_env: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def budgets(self) -> Budgets:
+        """This run's budgets; the wall clock starts now."""
+        return Budgets(max_turns=self.max_turns, timeout_s=self.timeout_s, stagnation_turns=self.stagnation_turns,
+                       max_tokens=self.max_tokens, max_cost_usd=self.max_cost_usd)
 
 
 def build_config(repo: Path, cli: Mapping[str, Any], env: Mapping[str, str]) -> RunConfig:

@@ -9,16 +9,12 @@ met. The noise rule: a numeric metric changes only when it moves by more than
 from __future__ import annotations
 
 import math
-from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from remoroo.model.goal import BaselineRef, Goal, Scalar, Target, is_number
 from remoroo.model.metrics import is_timing
-
-Outcome = Literal["SUCCESS", "PARTIAL_SUCCESS", "FAIL"]
-Decision = Literal["BASELINE", "KEPT", "REVERTED", "REJECTED", "VETOED"]
-
+from remoroo.model.outcomes import AuditRule, Decision, Outcome
 
 
 class Noise(BaseModel):
@@ -53,6 +49,7 @@ class Verdict(BaseModel):
     progress: bool
     improved: list[str] = []
     worsened: list[str] = []
+    rules: list[AuditRule] = Field(default_factory=list, description="The audit rules behind a VETOED decision.")
 
 
 def evaluate(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar],

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from remoroo.errors import BrainError, EngineError
+from remoroo.errors import BrainError
+from remoroo.model.budgets import Budgets
 from remoroo.protocol.wire import (
     RESPONSE_ADAPTER,
     AnyRequest,
@@ -33,21 +34,12 @@ Recorder = Callable[[str, str, str], None]
 _R = TypeVar("_R", PlanResponse, PatchResponse, InstrumentResponse, JudgeResponse)
 
 
-class BudgetExceeded(EngineError):
-    """The run's token or cost budget is used up."""
-
-
-class BrainLimits(BaseModel):
-    max_tokens: int | None = None
-    max_cost_usd: float | None = None
-
-
 class BrainClient:
-    def __init__(self, transport: Transport, name: str, *, limits: BrainLimits | None = None,
+    def __init__(self, transport: Transport, name: str, *, budgets: Budgets | None = None,
                  redact: Callable[[str], str] | None = None) -> None:
         self.transport = transport
         self.name = name
-        self.limits = limits or BrainLimits()
+        self.budgets = budgets or Budgets()
         self.redact = redact
         self.recorder: Recorder | None = None
         self.calls = 0
@@ -71,17 +63,11 @@ class BrainClient:
             raise BrainError(f"brain {self.name} answered a {request.kind} request with a {response.kind} response")
         return response
 
-    def _check_budget(self) -> None:
-        if self.limits.max_tokens is not None and self.usage.tokens >= self.limits.max_tokens:
-            raise BudgetExceeded(f"token budget used up: {self.usage.tokens} of {self.limits.max_tokens} tokens spent")
-        if self.limits.max_cost_usd is not None and self.usage.cost_usd >= self.limits.max_cost_usd:
-            raise BudgetExceeded(
-                f"cost budget used up: ${self.usage.cost_usd:.4f} of ${self.limits.max_cost_usd:.4f} spent")
-
     def _call(self, request: AnyRequest) -> AnyResponse:
-        self._check_budget()
-        if self.limits.max_tokens is not None:
-            request = request.model_copy(update={"tokens_left": self.limits.max_tokens - self.usage.tokens})
+        self.budgets.check_spend(self.usage.tokens, self.usage.cost_usd)
+        left = self.budgets.tokens_left(self.usage.tokens)
+        if left is not None:
+            request = request.model_copy(update={"tokens_left": left})
         self.calls += 1
         payload = request.model_dump_json()
         if self.redact is not None:

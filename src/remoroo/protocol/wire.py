@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from remoroo.model.outcomes import Decision, Outcome
 from remoroo.model.patch import PatchProposal
 from remoroo.model.plan import Plan
 from remoroo.model.witness import Witness
@@ -125,7 +126,7 @@ class StateSummary(BaseModel):
     turn: int
     candidate: int = Field(default=0, description="Index in the turn's batch (1-based); 0 for the baseline.")
     metrics: dict[str, Union[bool, int, float, str, None]]
-    decision: str
+    decision: Decision
     reason: str
     files: list[str] = Field(default_factory=list)
     rationale: str = Field(default="", description="The brain's own rationale for this candidate, echoed back.")
@@ -179,7 +180,7 @@ class JudgeRequest(_Request):
     """Advisory only: the engine's outcome is final; the reasoning goes into the report."""
 
     kind: Literal["judge"] = "judge"
-    outcome: str
+    outcome: Outcome
     reason: str
     final_metrics: dict[str, Union[bool, int, float, str, None]] = Field(default_factory=dict)
 

@@ -11,11 +11,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from remoroo.errors import BrainError
-
-
-class BrainTimeout(BrainError):
-    """The model endpoint did not answer in time."""
+from remoroo.errors import BrainError, BrainTimeout
 
 
 class Completion(BaseModel):

@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from remoroo.brain.llm.backends import Backend, BrainTimeout
-from remoroo.errors import BrainError
+from remoroo.brain.llm.backends import Backend
+from remoroo.errors import BrainError, BrainTimeout
 from remoroo.protocol.wire import (
     AnyRequest,
     AnyResponse,
