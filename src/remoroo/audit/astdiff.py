@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
     from remoroo.audit.context import AuditContext
@@ -84,5 +84,5 @@ def constant(node: ast.AST | None) -> object | None:
     return None
 
 
-def is_numeric(value: object) -> bool:
+def is_numeric(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from remoroo.model.goal import Goal, is_number
+from remoroo.model.goal import Goal, Scalar, is_number
 from remoroo.model.plan import Plan
 
 
@@ -17,7 +16,7 @@ class AuditContext:
     goal: Goal
     before: dict[str, str | None]
     after: dict[str, str | None]
-    baseline: Mapping[str, object] = field(default_factory=dict)
+    baseline: dict[str, Scalar] = field(default_factory=dict)
     allowed: tuple[str, ...] = ()
     harness_text: str = ""
 
@@ -35,9 +34,9 @@ class AuditContext:
         """Thresholds of the goal's numeric targets: the values a cheat would hard-code."""
         values: set[float] = set()
         for target in self.goal.targets:
-            threshold = target.threshold(self.baseline)  # type: ignore[arg-type]
+            threshold = target.threshold(self.baseline)
             if is_number(threshold):
-                values.add(float(threshold))  # type: ignore[arg-type]
+                values.add(float(threshold))
         return values
 
     def benchmark_inputs(self) -> set[object]:

@@ -90,8 +90,8 @@ def _assignment(node: ast.Assign, names: set[str], ctx: AuditContext) -> str | N
             return f"[{constant(target.slice)!r}] = {value!r}"
         if isinstance(target, ast.Name) and target.id in names:
             for goal_target in ctx.goal.targets:
-                if goal_target.metric == target.id and is_met(goal_target, {target.id: value},  # type: ignore[dict-item]
-                                                               ctx.baseline):  # type: ignore[arg-type]
+                if goal_target.metric == target.id and isinstance(value, (bool, int, float, str)) and is_met(
+                        goal_target, {target.id: value}, ctx.baseline):
                     return f"{target.id} = {value!r}, which meets {goal_target.text!r} by itself"
     return None
 
@@ -106,7 +106,7 @@ def check_special_cases(ctx: AuditContext) -> AuditFinding:
             compared = _compared_literal(node.test)
             returned = _returned_constant(node.body)
             if compared is not None and returned is not None and (
-                    _norm(compared) in inputs or (is_numeric(returned) and float(returned) in answers)):  # type: ignore[arg-type]
+                    _norm(compared) in inputs or (is_numeric(returned) and float(returned) in answers)):
                 hits.append(added.hit(input=compared, answer=returned))
         if isinstance(node, ast.Dict) and node.keys:
             keys = [constant(k) for k in node.keys]
@@ -119,7 +119,7 @@ def check_special_cases(ctx: AuditContext) -> AuditFinding:
 
 
 def _norm(value: object) -> object:
-    return float(value) if is_numeric(value) else value  # type: ignore[arg-type]
+    return float(value) if is_numeric(value) else value
 
 
 def _compared_literal(test: ast.AST) -> object | None:

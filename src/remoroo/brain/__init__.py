@@ -9,6 +9,7 @@ through serialized requests; ``http://HOST:PORT`` is a brain service
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from remoroo.errors import UserError
 from remoroo.model.budgets import Budgets
@@ -38,15 +39,15 @@ def make_brain(spec: str, llm: object | None = None) -> tuple[Brain, str]:
 
 
 def make_client(spec: str, *, llm: object | None = None, budgets: Budgets | None = None,
-                redact: object | None = None, http_timeout_s: float = 600.0) -> BrainClient:
+                redact: Callable[[str], str] | None = None, http_timeout_s: float = 600.0) -> BrainClient:
     """The engine's client for ``--brain``."""
     if spec.startswith(("http://", "https://")):
         from remoroo.protocol.http import http_transport
 
         return BrainClient(http_transport(spec, timeout_s=http_timeout_s), name=spec, budgets=budgets,
-                           redact=redact)  # type: ignore[arg-type]
+                           redact=redact)
     brain, name = make_brain(spec, llm)
-    return BrainClient(in_process(brain), name=name, budgets=budgets, redact=redact)  # type: ignore[arg-type]
+    return BrainClient(in_process(brain), name=name, budgets=budgets, redact=redact)
 
 
 def client_from_config(config: object) -> BrainClient:

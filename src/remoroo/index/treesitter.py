@@ -63,21 +63,21 @@ _PARAMS = {"formal_parameters", "parameter_list"}
 @cache
 def _grammar(language: str, tsx: bool = False) -> tuple[ts.Parser, ts.Query]:
     if language == "javascript":
-        import tree_sitter_javascript as grammar
+        import tree_sitter_javascript
 
-        handle = grammar.language()
+        handle = tree_sitter_javascript.language()
     elif language == "typescript":
-        import tree_sitter_typescript as grammar
+        import tree_sitter_typescript
 
-        handle = grammar.language_tsx() if tsx else grammar.language_typescript()
+        handle = tree_sitter_typescript.language_tsx() if tsx else tree_sitter_typescript.language_typescript()
     elif language == "go":
-        import tree_sitter_go as grammar
+        import tree_sitter_go
 
-        handle = grammar.language()
+        handle = tree_sitter_go.language()
     elif language == "rust":
-        import tree_sitter_rust as grammar
+        import tree_sitter_rust
 
-        handle = grammar.language()
+        handle = tree_sitter_rust.language()
     else:
         raise KeyError(language)
     lang = ts.Language(handle)

@@ -89,8 +89,10 @@ def baseline(ctx: RunContext, planned: Planned, start: str, instrumentation_diff
     plan, metrics, deadline = planned.plan, planned.metrics, ctx.budgets.deadline
     first = ctx.measurer.measure(plan, metrics, ctx.work_root, logs, repeats=1, deadline=deadline)
     repeats = repeats_for(metrics, first.duration_s, ctx.config.repeats)
-    result = ctx.measurer.measure(plan, metrics, ctx.work_root, logs, repeats=baseline_repeats(repeats),
-                                  deadline=deadline, first=first)
+    result = first
+    if baseline_repeats(repeats) > 1:  # the first run counts as one of the repeats
+        result = ctx.measurer.measure(plan, metrics, ctx.work_root, logs, repeats=baseline_repeats(repeats),
+                                      deadline=deadline, first=first)
     noise = Noise(rel_tol_timing=ctx.config.noise_rel_timing, floors=noise_floors(result))
     setup = Setup(plan=plan, goal=planned.goal, harness_text=planned.harness_text, baseline=result, noise=noise,
                   repeats=repeats, start_commit=start, instrumentation_diff=instrumentation_diff)

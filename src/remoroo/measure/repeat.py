@@ -59,7 +59,7 @@ def combine(results: list[Measurement]) -> Measurement:
             why = next((r.missing[name] for r in results if name in r.missing), "no value")
             merged.missing[name] = f"missing in {len(results) - len(values)} of {len(results)} repeats: {why}"
         elif all(is_number(v) for v in values):
-            floats = [float(v) for v in values]  # type: ignore[arg-type]
+            floats = [float(v) for v in values]
             median = statistics.median(floats)
             merged.metrics[name] = median
             merged.samples[name] = floats

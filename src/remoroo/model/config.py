@@ -123,9 +123,9 @@ def build_config(repo: Path, cli: Mapping[str, Any], env: Mapping[str, str]) -> 
         sources.pop(hidden, None)
     provider = values.get("llm_provider", "openai")
     vendor_key = "ANTHROPIC_API_KEY" if provider == "anthropic" else "OPENAI_API_KEY"
-    key = env.get("REMOROO_LLM_API_KEY") or env.get(vendor_key)
+    api_key = env.get("REMOROO_LLM_API_KEY") or env.get(vendor_key)
     try:
-        return RunConfig(repo=repo, sources=sources, command_env=dict(env), llm_api_key=key, **values)
+        return RunConfig(repo=repo, sources=sources, command_env=dict(env), llm_api_key=api_key, **values)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else "config"

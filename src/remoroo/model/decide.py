@@ -73,7 +73,7 @@ def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scala
     if threshold is None:
         return False
     if is_number(value) and is_number(threshold):
-        v, t = float(value), float(threshold)  # type: ignore[arg-type]
+        v, t = float(value), float(threshold)
         if noise is not None and isinstance(target.rhs, BaselineRef) and target.op in ("<", "<=", ">", ">="):
             margin = noise.tolerance(target.rhs.metric, abs(t))
             return v < t - margin if target.op in ("<", "<=") else v > t + margin
@@ -94,14 +94,14 @@ def _badness(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Sca
     value = metrics.get(target.metric)
     if not is_number(value):
         return None
-    v = float(value)  # type: ignore[arg-type]
+    v = float(value)
     if target.direction == "minimize":
         return v
     if target.direction == "maximize":
         return -v
     threshold = target.threshold(baseline)
     if target.direction == "match" and is_number(threshold):
-        return abs(v - float(threshold))  # type: ignore[arg-type]
+        return abs(v - float(threshold))
     return None
 
 
@@ -186,7 +186,7 @@ def score(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar],
             if target.metric not in metrics:
                 penalty += 1e6
             continue
-        v, t = float(value), float(threshold)  # type: ignore[arg-type]
+        v, t = float(value), float(threshold)
         gap = {"minimize": v - t, "maximize": t - v}.get(target.direction, abs(v - t))
         penalty += max(gap, 0.0) / max(abs(t), 1e-12)
     return met, -penalty

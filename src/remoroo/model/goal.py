@@ -8,7 +8,7 @@ never from a model.
 from __future__ import annotations
 
 import math
-from typing import Literal, Union
+from typing import Literal, TypeGuard, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,7 +65,7 @@ class Target(BaseModel):
         base = baseline.get(self.rhs.metric)
         if not is_number(base):
             return None
-        return self.rhs.factor * float(base)  # type: ignore[arg-type]
+        return self.rhs.factor * float(base)
 
 
 class SemanticTarget(BaseModel):
@@ -93,5 +93,6 @@ class Goal(BaseModel):
         return names
 
 
-def is_number(value: object) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A finite int or float (not a bool): a value arithmetic can use."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

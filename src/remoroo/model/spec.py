@@ -115,7 +115,7 @@ def parse_clause(clause: str) -> Target | SemanticTarget:
     if not rhs_text:
         raise SpecError(f"The clause {clause!r} has no value after {op!r}: write e.g. '{name} {op} 1'.")
     rhs = _parse_rhs(name, op, rhs_text, clause)
-    return Target(metric=name, op=op, rhs=rhs, text=clause)  # type: ignore[arg-type]
+    return Target(metric=name, op=op, rhs=rhs, text=clause)
 
 
 def _parse_rhs(name: str, op: str, text: str, clause: str) -> Literal_ | BaselineRef:

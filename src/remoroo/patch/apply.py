@@ -118,10 +118,10 @@ def _apply_one(current: str | None, edit: Edit, index: int) -> str:
         merged = lines[:start] + new_replace + lines[start + span:]
         return newline.join(merged)
     if "\n" not in fragment and fragment.strip() and text.count(fragment) > 1:
-        at = sorted({i + 1 for i, line in enumerate(lines) if fragment in line})
+        hits = sorted({i + 1 for i, line in enumerate(lines) if fragment in line})
         raise PatchRejected(
             f"{where}: the search text matches {text.count(fragment)} places (lines "
-            f"{', '.join(map(str, at[:5]))}); include more of the surrounding code so it matches exactly one."
+            f"{', '.join(map(str, hits[:5]))}); include more of the surrounding code so it matches exactly one."
         )
     raise PatchRejected(_explain_miss(where, lines, search, replace))
 

@@ -9,7 +9,7 @@ through :class:`BrainClient`, which sends JSON text over a transport.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Callable, Literal, Protocol, Union
+from typing import Annotated, Any, Callable, Final, Literal, Protocol, Union
 
 from pydantic import (
     BaseModel,
@@ -26,7 +26,7 @@ from remoroo.model.patch import PatchProposal
 from remoroo.model.plan import Plan
 from remoroo.model.witness import Witness
 
-PROTOCOL = "remoroo.brain/1"
+PROTOCOL: Final = "remoroo.brain/1"
 
 
 def new_request_id() -> str:
@@ -82,7 +82,7 @@ class FileView(BaseModel):
     @model_serializer(mode="wrap")
     def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """Empty outlines, excerpts and protection notes are left out of the wire format: a slice lists every file."""
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         for key in ("outline", "excerpts", "protected"):
             if not data.get(key):
                 data.pop(key, None)
@@ -196,7 +196,7 @@ class _Response(BaseModel):
     def _exactly_one(self, *answers: object) -> None:
         given = sum(1 for a in (*answers, self.hydrate) if a)
         if given != 1:
-            raise ValueError(f"a {self.kind} response holds exactly one answer")  # type: ignore[attr-defined]
+            raise ValueError(f"a {getattr(self, 'kind', 'brain')} response holds exactly one answer")
 
 
 class PlanResponse(_Response):

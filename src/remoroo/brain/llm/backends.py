@@ -7,11 +7,15 @@ endpoint raises :class:`BrainTimeout` and never wedges a run.
 from __future__ import annotations
 
 import concurrent.futures
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
 from remoroo.errors import BrainError, BrainTimeout
+
+if TYPE_CHECKING:
+    from anthropic.types import MessageParam
+    from openai.types.chat import ChatCompletionMessageParam
 
 
 class Completion(BaseModel):
@@ -54,7 +58,7 @@ class OpenAIBackend:
     def complete(self, system: str, messages: list[dict[str, str]], schema: dict[str, Any] | None) -> Completion:
         import openai
 
-        chat = [{"role": "system", "content": system}, *messages]
+        chat = _openai_messages(system, messages)
         kwargs: dict[str, Any] = {}
         if schema is not None and self.structured:
             kwargs["response_format"] = {"type": "json_schema",
@@ -96,7 +100,8 @@ class AnthropicBackend:
 
         try:
             result = _with_deadline(lambda: self.client.messages.create(
-                model=self.model, max_tokens=self.max_output_tokens, system=system, messages=messages),
+                model=self.model, max_tokens=self.max_output_tokens, system=system,
+                messages=_anthropic_messages(messages)),
                 self.timeout_s, self.name)
         except anthropic.APITimeoutError as exc:
             raise BrainTimeout(f"{self.name} did not answer within {self.timeout_s:g}s") from exc
@@ -106,3 +111,25 @@ class AnthropicBackend:
         usage = result.usage
         return Completion(text=text, input_tokens=getattr(usage, "input_tokens", 0) or 0,
                           output_tokens=getattr(usage, "output_tokens", 0) or 0)
+
+
+def _openai_messages(system: str, messages: list[dict[str, str]]) -> list[ChatCompletionMessageParam]:
+    """Our role/content pairs as the openai SDK's typed message params."""
+    chat: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]
+    for m in messages:
+        if m["role"] == "assistant":
+            chat.append({"role": "assistant", "content": m["content"]})
+        else:
+            chat.append({"role": "user", "content": m["content"]})
+    return chat
+
+
+def _anthropic_messages(messages: list[dict[str, str]]) -> list[MessageParam]:
+    """Our role/content pairs as the anthropic SDK's typed message params."""
+    out: list[MessageParam] = []
+    for m in messages:
+        if m["role"] == "assistant":
+            out.append({"role": "assistant", "content": m["content"]})
+        else:
+            out.append({"role": "user", "content": m["content"]})
+    return out

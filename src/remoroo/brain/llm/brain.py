@@ -63,7 +63,8 @@ class _PatchAnswer(BaseModel):
     give_up: str | None = None
 
 
-RESPONSES: dict[str, type[BaseModel]] = {"plan": PlanResponse, "patch": PatchResponse,
+Answer = type[PlanResponse] | type[PatchResponse] | type[InstrumentResponse] | type[JudgeResponse]
+RESPONSES: dict[str, Answer] = {"plan": PlanResponse, "patch": PatchResponse,
                                          "instrument": InstrumentResponse, "judge": JudgeResponse}
 
 
@@ -136,12 +137,13 @@ class LLMBrain:
         if not isinstance(data, dict):
             raise ValueError("the answer must be a JSON object")
         data = {k: v for k, v in data.items() if k not in ("protocol", "kind", "usage", "raw_outputs")}
-        return RESPONSES[kind].model_validate({**data, "usage": usage})  # type: ignore[return-value]
+        return RESPONSES[kind].model_validate({**data, "usage": usage})
 
     def _give_up(self, kind: str, reason: str, usage: Usage, raw: list[str]) -> AnyResponse:
         if kind == "judge":
             return JudgeResponse(reasoning=f"(no judgement: {reason})", usage=usage, raw_outputs=raw)
-        return RESPONSES[kind](give_up=reason, usage=usage, raw_outputs=raw)  # type: ignore[return-value]
+        answer = {"plan": PlanResponse, "patch": PatchResponse, "instrument": InstrumentResponse}[kind]
+        return answer(give_up=reason, usage=usage, raw_outputs=raw)
 
 
 def _short(exc: Exception) -> str:

@@ -65,9 +65,10 @@ class SearchBrain:
         missing: dict[str, str] = {}
         for cand in candidates:
             found = {m: source_metric(m, cand, views, request.observations, "main") for m in metrics}
-            unsourced = [m for m, inst in found.items() if inst is None]
+            sourced = {m: inst for m, inst in found.items() if inst is not None}
+            unsourced = [m for m in found if m not in sourced]
             if not unsourced:
-                return PlanResponse(plan=self._plan(cand, found, views, request))  # type: ignore[arg-type]
+                return PlanResponse(plan=self._plan(cand, sourced, views, request))
             missing.setdefault(cand.run, ", ".join(unsourced))
         first = candidates[0]
         return PlanResponse(give_up=(
@@ -184,7 +185,7 @@ def _tried(request: PatchRequest, goal: Goal) -> tuple[set[str], dict[str, list[
             ids.add(match.group(1))
             continue
         metrics = {k: v for k, v in entry.metrics.items() if v is not None}
-        met, penalty = score(goal, metrics, base)  # type: ignore[arg-type]
+        met, penalty = score(goal, metrics, base)
         objective = -1e6 * met - penalty if metrics and all(is_number(v) or isinstance(v, (bool, str))
                                                              for v in metrics.values()) else float("inf")
         trials.setdefault(match.group(2), []).append((float(match.group(3)), objective))

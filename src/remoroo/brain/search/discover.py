@@ -95,9 +95,9 @@ def source_metric(metric: str, command: Ranked, views: list[FileView],
     if probe in FILE_PROBES and probe != "coverage":
         if not any(re.search(r"(^|/)test_[^/]*\.py$|_test\.py$", v.path) for v in views):
             return None  # no tests to run
-        return Instrument(metric=metric, source="probe", probe=probe, command="tests", path=JUNIT_PATH)  # type: ignore[arg-type]
+        return Instrument(metric=metric, source="probe", probe=probe, command="tests", path=JUNIT_PATH)
     if probe in PROBES and probe != "coverage":
-        return Instrument(metric=metric, source="probe", probe=probe, command=command_name)  # type: ignore[arg-type]
+        return Instrument(metric=metric, source="probe", probe=probe, command=command_name)
     files = {v.path: v.content for v in views if v.content is not None}
     texts = [files[f] for f in (command.files or list(files))]
     quoted = re.escape(metric)

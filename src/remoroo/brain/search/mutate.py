@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-_CMP_SWAPS: dict[type, tuple[type, ...]] = {
+_CMP_SWAPS: dict[type[cst.CSTNode], tuple[type[cst.CSTNode], ...]] = {
     cst.LessThan: (cst.LessThanEqual, cst.GreaterThan),
     cst.LessThanEqual: (cst.LessThan,),
     cst.GreaterThan: (cst.GreaterThanEqual, cst.LessThan),
@@ -24,7 +25,7 @@ _CMP_SWAPS: dict[type, tuple[type, ...]] = {
     cst.NotEqual: (cst.LessThan, cst.GreaterThan, cst.Equal),
     cst.Equal: (cst.NotEqual,),
 }
-_BIN_SWAPS: dict[type, type] = {cst.Add: cst.Subtract, cst.Subtract: cst.Add}
+_BIN_SWAPS: dict[type[cst.CSTNode], type[cst.CSTNode]] = {cst.Add: cst.Subtract, cst.Subtract: cst.Add}
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,9 @@ class Module:
     def rewrite(self, site: Site, value: float | None = None) -> str:
         replacement = site.replacement if value is None else _number(value, site.node)
         assert replacement is not None
-        return self.wrapper.module.deep_replace(site.node, replacement).code
+        new = self.wrapper.module.deep_replace(site.node, replacement)
+        assert isinstance(new, cst.Module)
+        return new.code
 
 
 def parse(path: str, source: str) -> Module | None:
@@ -105,7 +108,7 @@ class _Collector(cst.CSTVisitor):
     # scope -----------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scope.append(node.name.value)
-        for param in node.params.params + node.params.kwonly_params:
+        for param in (*node.params.params, *node.params.kwonly_params):
             if param.default is not None and number_of(param.default) is not None:
                 self._const(param.default, param.name.value, f"default of {param.name.value}")
 
@@ -136,8 +139,7 @@ class _Collector(cst.CSTVisitor):
     def visit_Comparison(self, node: cst.Comparison) -> None:
         for i, target in enumerate(node.comparisons):
             for new_op in _CMP_SWAPS.get(type(target.operator), ()):
-                op = new_op(whitespace_before=target.operator.whitespace_before,  # type: ignore[call-arg]
-                            whitespace_after=target.operator.whitespace_after)  # type: ignore[attr-defined]
+                op: cst.CSTNode = _same_spacing(target.operator, new_op)
                 targets = list(node.comparisons)
                 targets[i] = target.with_changes(operator=op)
                 self._add("relational", node, node.with_changes(comparisons=targets),
@@ -146,8 +148,7 @@ class _Collector(cst.CSTVisitor):
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
         swap = _BIN_SWAPS.get(type(node.operator))
         if swap is not None:
-            op = swap(whitespace_before=node.operator.whitespace_before,  # type: ignore[call-arg]
-                      whitespace_after=node.operator.whitespace_after)  # type: ignore[attr-defined]
+            op: cst.CSTNode = _same_spacing(node.operator, swap)
             self._add("arithmetic", node, node.with_changes(operator=op),
                       f"{_code(node)!r}: {_op(node.operator)} -> {_op(op)}")
 
@@ -265,3 +266,11 @@ def _code(node: cst.CSTNode) -> str:
 
 def _op(op: cst.CSTNode) -> str:
     return _code(op).strip()
+
+
+_Op = TypeVar("_Op", bound=cst.CSTNode)
+
+
+def _same_spacing(old: cst.CSTNode, new_type: type[_Op]) -> _Op:
+    """An operator of ``new_type`` spaced like ``old`` (every swapped operator has both whitespace fields)."""
+    return new_type(**{name: getattr(old, name) for name in ("whitespace_before", "whitespace_after")})

@@ -39,6 +39,7 @@ def optuna_values(trials: list[tuple[float, float]], is_int: bool, count: int, s
     else:
         span = max(high - low, 1.0)
         low, high = low - span, high + span
+    dist: IntDistribution | FloatDistribution
     if is_int:
         dist = IntDistribution(int(math.floor(low)), max(int(math.ceil(high)), int(math.floor(low)) + 1),
                                log=positive and low >= 1)
