@@ -76,3 +76,18 @@ def test_daemon_with_cleared_process_group_is_found_by_tag(tmp_path: Path) -> No
     result = run(tmp_path, cmd)
     assert result.exit_code == 0
     assert gone(int((tmp_path / "d.pid").read_text()))
+
+
+def test_a_signal_during_wait_never_wedges_the_teardown(tmp_path: Path) -> None:
+    """SIGTERM/Ctrl-C can interrupt Popen.wait right after it took its internal lock, leaking it; the teardown
+    must still reap the process and return (it used to block forever in Popen.wait)."""
+    import subprocess
+
+    from remoroo.exec.process import kill_tree
+
+    proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    assert proc._waitpid_lock.acquire(False)  # the state a KeyboardInterrupt inside wait() leaves behind
+    started = time.monotonic()
+    kill_tree(proc, tag="no-such-tag", seen={}, grace_s=0.2)
+    assert time.monotonic() - started < 8
+    assert proc.returncode is not None and gone(proc.pid)

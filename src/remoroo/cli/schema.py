@@ -11,6 +11,7 @@ from remoroo.errors import UserError
 
 def contracts() -> dict[str, Any]:
     from remoroo.brain.scripted import Script
+    from remoroo.evidence.events import Event
     from remoroo.evidence.report import Report
     from remoroo.model.case import Case
     from remoroo.model.patch import PatchProposal
@@ -20,6 +21,7 @@ def contracts() -> dict[str, Any]:
     return {
         "plan": Plan, "patch": PatchProposal, "report": Report, "case": Case,
         "brain-request": BrainRequest, "brain-response": BrainResponse, "scripted-brain": Script,
+        "event": Event,
     }
 
 

@@ -10,6 +10,7 @@ SIGTERM, then SIGKILL after a grace period.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -175,12 +176,34 @@ def kill_tree(proc: subprocess.Popen[bytes], tag: str, seen: dict[int, float], *
             victims = _wait_gone(victims, grace_s if sig == signal.SIGTERM else 5.0)
             if not victims:
                 break
-    try:
-        proc.wait(timeout=5.0)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    _reap(proc)
     return leftover_pids
+
+
+def _reap(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
+    """Collect the exit status of ``proc``, killing it if it lingers; never blocks for good.
+
+    ``Popen.wait`` can wait forever on its internal lock when a signal handler's exception
+    (Ctrl-C, SIGTERM) interrupted an earlier ``wait`` just after it took that lock, so the
+    status is collected with ``os.waitpid`` directly, which takes no lock.
+    """
+    deadline = time.monotonic() + timeout_s
+    killed = False
+    while proc.returncode is None:
+        try:
+            pid, status = os.waitpid(proc.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere (Popen.poll in another thread)
+            return
+        if pid == proc.pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return
+        if time.monotonic() > deadline:
+            if killed:
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            killed, deadline = True, time.monotonic() + timeout_s
+        time.sleep(0.01)
 
 
 def _signal_python(procs: list[psutil.Process], sig: signal.Signals) -> None:

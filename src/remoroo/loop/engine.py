@@ -1,7 +1,8 @@
 """One run, from goal to a terminal outcome.
 
 goal → index (context slice) → plan → baseline → turns of
-patch → run → measure → audit → decide → final verification → report.
+patch → audit the change → run and measure → audit the measurement → decide
+→ final verification → report.
 
 ``run`` builds the frozen :class:`RunContext`, ``drive`` is the loop over typed
 stages, and only ``drive`` turns a stage's result into the next ``Progress``.

@@ -1,7 +1,8 @@
-"""One turn: ask for a batch of candidates, then for each: patch → run → measure → audit → decide.
+"""One turn: ask for a batch of candidates, then for each: patch → audit → run and measure → audit → decide.
 
-Every candidate starts from the kept state. The audit reads the change (and,
-for preserved outputs, the measurement) and vetoes before any number counts.
+Every candidate starts from the kept state. The audit reads the change before
+anything runs (a veto is never measured), and, for preserved outputs, the
+measurement before any number counts.
 The best KEPT candidate becomes the new kept state; every other candidate is
 reverted. If no candidate of a batch even applies, the brain gets the
 failure messages back and may answer again (up to ``max_patch_reflections``).
