@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install clean
+.PHONY: demo test lint typecheck install sandbox clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# Measured commands run in a bubblewrap sandbox: install it when missing (as root, as CI runs), else say how.
+sandbox:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap (apt-get)"; \
+	    (apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null)); \
+	  elif [ "$$(id -u)" = 0 ] && command -v dnf >/dev/null 2>&1; then dnf install -y -q bubblewrap; \
+	  else echo "remoroo needs bubblewrap: sudo apt-get install bubblewrap (or: sudo dnf install bubblewrap)," \
+	    "or run with --sandbox off"; exit 1; fi; }
+	@command -v bwrap >/dev/null 2>&1 || { echo "bubblewrap did not install: sudo apt-get install bubblewrap"; exit 1; }
+
+demo: $(STAMP) sandbox
 	$(BIN)/remoroo run --case examples/fib_fix/case.json --brain search --yes
 
 lint: $(STAMP)
@@ -23,7 +35,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck sandbox
 	$(BIN)/python -m pytest
 
 clean:

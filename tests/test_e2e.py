@@ -98,7 +98,6 @@ code = (
     "signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n"
     "os.setsid()\\n"
     "if os.fork():\\n    os._exit(0)\\n"
-    "open(sys.argv[1], 'w').write(str(os.getpid()))\\n"
     "while True:\\n    time.sleep(0.2)\\n"
 )
 subprocess.Popen([sys.executable, "-c", code, sys.argv[1]])
@@ -108,11 +107,37 @@ while True:
 """
 
 
+def _marked(marker: str) -> list[psutil.Process]:
+    """Live processes whose command line carries ``marker`` (pids inside the sandbox are not the host's)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if marker in " ".join(proc.info["cmdline"] or []) and _alive(proc.pid):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _wait_marked(marker: str, count: int, timeout: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    while len(_marked(marker)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _marked(marker)
+
+
+def _wait_gone(marker: str, timeout: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + timeout
+    while _marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _marked(marker)
+
+
 def test_hanging_command_with_escaped_grandchild_ends_on_time(tmp_path: Path, script) -> None:
     repo = write_files(tmp_path / "hang", {"hang.py": HANG})
-    pid_file = tmp_path / "grandchild.pid"
+    marker = f"hang-{time.time_ns()}"
     plan = {
-        "commands": [{"name": "hang", "run": f"python3 hang.py {pid_file}", "timeout_s": 2}],
+        "commands": [{"name": "hang", "run": f"python3 hang.py {marker}", "timeout_s": 2}],
         "instrumentation": [{"metric": "code_runs", "source": "probe", "probe": "code_runs", "command": "hang"}],
     }
     brain = script([plan], [edit("hang.py", "    time.sleep(0.2)\n", "    time.sleep(0.1)\n")])
@@ -122,11 +147,7 @@ def test_hanging_command_with_escaped_grandchild_ends_on_time(tmp_path: Path, sc
     elapsed = time.monotonic() - started
     assert done.returncode == 1, done.stderr
     assert elapsed < 15, elapsed
-    pid = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.05)
-    assert not _alive(pid), "the setsid, SIGTERM-ignoring grandchild survived"
+    assert _wait_gone(marker, 5) == [], "the setsid, SIGTERM-ignoring grandchild survived"
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if "hang.py" in " ".join(p.info["cmdline"] or [])]
     assert not [p for p in leftovers if _alive(p.pid)]
     report, md = report_of(repo)
@@ -266,8 +287,8 @@ def test_sigterm_to_remoroo_cancels_cleanly(tmp_path: Path, script) -> None:
     from conftest import ROOT
 
     repo = write_files(tmp_path / "hang", {"hang.py": HANG})
-    pid_file = tmp_path / "grandchild.pid"
-    plan = {"commands": [{"name": "hang", "run": f"python3 hang.py {pid_file}", "timeout_s": 60}],
+    marker = f"hang-{time.time_ns()}"
+    plan = {"commands": [{"name": "hang", "run": f"python3 hang.py {marker}", "timeout_s": 60}],
             "instrumentation": [{"metric": "code_runs", "source": "probe", "probe": "code_runs"}]}
     brain = script([plan], [])
     import os
@@ -278,17 +299,10 @@ def test_sigterm_to_remoroo_cancels_cleanly(tmp_path: Path, script) -> None:
                              "code_runs == true", "--brain", f"scripted:{brain}"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             env={k: v for k, v in os.environ.items() if not k.startswith("REMOROO_")})
-    deadline = time.monotonic() + 20
-    while not pid_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert pid_file.exists()
+    assert len(_wait_marked(marker, 3, 20)) >= 3  # sh, hang.py and the escaped grandchild
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 1
-    pid = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.05)
-    assert not _alive(pid)
+    assert _wait_gone(marker, 5) == []
     report, md = report_of(repo)
     assert report["outcome"] == "FAIL" and "cancelled" in report["reason"]
 

@@ -28,14 +28,13 @@ def test_import_loads_no_heavy_dependency() -> None:
 
 
 def test_emit_outside_a_run_is_a_no_op_and_validates(tmp_path, monkeypatch) -> None:
-    monkeypatch.delenv("REMOROO_METRICS_FILE", raising=False)
+    monkeypatch.delenv("METRICS_EMIT_FILE", raising=False)
     remoroo.emit("x", 1.0)
     target = tmp_path / "m.ndjson"
-    monkeypatch.setenv("REMOROO_METRICS_FILE", str(target))
-    monkeypatch.setenv("REMOROO_RUN_NONCE", "n1")
+    monkeypatch.setenv("METRICS_EMIT_FILE", str(target))
     remoroo.emit("acc", 0.5)
     record = json.loads(target.read_text())
-    assert (record["name"], record["value"], record["nonce"]) == ("acc", 0.5, "n1")
+    assert (record["name"], record["value"]) == ("acc", 0.5)
     try:
         remoroo.emit("acc", [1])
     except TypeError as exc:

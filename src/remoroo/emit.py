@@ -1,8 +1,8 @@
 """Report a metric from the measured program: ``remoroo.emit("accuracy", acc)``.
 
 Zero dependencies, safe to import from any program the engine measures. The
-engine sets ``REMOROO_METRICS_FILE`` (and ``REMOROO_RUN_NONCE``) for each
-command it runs; each call appends one JSON line there. Outside a remoroo run
+engine sets ``METRICS_EMIT_FILE`` for each command it runs (a file made anew
+for each measurement); each call appends one JSON line there. Outside a remoroo run
 the call does nothing, so instrumented code keeps working on its own.
 """
 
@@ -13,8 +13,7 @@ import math
 import os
 import time
 
-METRICS_FILE_ENV = "REMOROO_METRICS_FILE"
-NONCE_ENV = "REMOROO_RUN_NONCE"
+METRICS_FILE_ENV = "METRICS_EMIT_FILE"
 
 
 def emit(name: str, value: object) -> None:
@@ -36,7 +35,6 @@ def emit(name: str, value: object) -> None:
     line = {
         "name": name,
         "value": value,
-        "nonce": os.environ.get(NONCE_ENV, ""),
         "pid": os.getpid(),
         "t": time.time(),
     }

@@ -1,4 +1,4 @@
-"""The command line: ``remoroo run | show | apply | schema``.
+"""The command line: ``remoroo run | show | apply | index | bench | doctor | brain serve | schema``.
 
 Exit codes: 0 SUCCESS, 3 PARTIAL_SUCCESS, 1 FAIL, 2 usage or config error.
 This is the edge: the only place that reads ``os.environ`` and builds the
@@ -75,6 +75,8 @@ def run_cmd(
     llm_provider: str | None = typer.Option(None, "--llm-provider", help="openai (any compatible) or anthropic."),
     max_tokens: int | None = typer.Option(None, "--max-tokens", help="Token budget for the run's brain calls."),
     max_cost: float | None = typer.Option(None, "--max-cost", help="Cost budget (USD) for the run's brain calls."),
+    sandbox: str | None = typer.Option(None, "--sandbox", help="on (bubblewrap, the default) | off (unsandboxed)."),
+    memory_limit: int | None = typer.Option(None, "--memory-limit-mb", help="Memory of one measured command (MB)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before running the plan's commands."),
     as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
 ) -> None:
@@ -88,7 +90,8 @@ def run_cmd(
                            "command_timeout_s": command_timeout, "batch_size": batch_size, "workers": workers,
                            "cluster": cluster,
                            "llm_model": llm_model, "llm_base_url": llm_base_url, "llm_provider": llm_provider,
-                           "max_tokens": max_tokens, "max_cost_usd": max_cost}
+                           "max_tokens": max_tokens, "max_cost_usd": max_cost, "sandbox": sandbox,
+                           "memory_limit_mb": memory_limit}
     if case is not None:
         if goal or metrics or repo:
             raise UserError("--case takes the repository, goal and metrics from case.json: drop REPO/--goal/--metrics.")
@@ -258,6 +261,23 @@ def brain_serve_cmd(
                            api_key=os.environ.get("REMOROO_LLM_API_KEY") or os.environ.get(vendor_key))
     served, _ = make_brain(brain, settings)
     main_serve(served, host, port, log_requests)
+
+
+@app.command("doctor")
+def doctor_cmd() -> None:
+    """Say what the measurement sandbox can do on this machine."""
+    from remoroo.exec.sandbox import check, describe
+
+    table = Table("check", "result")
+    for name, result in describe():
+        table.add_row(name, result)
+    out.print(table)
+    problem = check()
+    if problem is None:
+        out.print("measured commands run sealed (bubblewrap).", soft_wrap=True)
+        return
+    out.print(Text("runs need --sandbox off here: ", style="bold red") + Text(problem), soft_wrap=True)
+    raise typer.Exit(1)
 
 
 @app.command("schema")

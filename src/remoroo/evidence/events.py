@@ -43,6 +43,8 @@ class RunStarted(_Event):
     targets: list[str]
     semantic: list[str]
     metrics: list[str]
+    sandbox: str = Field(default="bubblewrap", description="How measured commands were contained: bubblewrap or "
+                         "unsandboxed.")
 
 
 class ClusterJoined(_Event):

@@ -69,6 +69,7 @@ class Report(BaseModel):
     goal: str
     spec: str
     brain: str
+    sandbox: str = Field(default="bubblewrap", description="bubblewrap, or unsandboxed (--sandbox off).")
     metrics: list[MetricRow]
     turns: list[TurnRow]
     audit: list[AuditEntry]
@@ -113,7 +114,7 @@ def build_report(folder: RunFolder) -> Report:
     return Report(
         run_id=first.run_id if first else folder.run_id, outcome=last.outcome, reason=last.reason,
         goal=first.goal if first else "", spec=first.spec if first else "", brain=first.brain if first else "",
-        metrics=rows,
+        sandbox=first.sandbox if first else "bubblewrap", metrics=rows,
         turns=[TurnRow(turn=t.turn, candidates=t.candidates, decision=t.decision, reason=t.reason, files=t.files,
                        duration_s=t.duration_s, metrics=t.metrics) for t in turns],
         audit=[AuditEntry(turn=c.turn, candidate=c.candidate, rule=f.rule, reason=f.reason, evidence=f.evidence)
@@ -165,7 +166,11 @@ def fmt(value: Value) -> str:
 
 def render_markdown(report: Report) -> str:
     turn_ids = [str(t.turn) for t in report.turns]
-    lines = [f"# remoroo run {report.run_id}", "", f"## Outcome: {report.outcome}", "",
+    lines = [f"# remoroo run {report.run_id}", ""]
+    if report.sandbox == "unsandboxed":
+        lines += ["**unsandboxed**: measured commands ran with --sandbox off: they could see this machine's files, "
+                  "HOME, network and environment, and processes they started could outlive the run.", ""]
+    lines += [f"## Outcome: {report.outcome}", "",
              f"**Reason:** {report.reason}", "", f"**Goal:** {report.goal}", "",
              f"**Metric spec:** `{report.spec}`", "", f"**Brain:** {report.brain} ({report.brain_calls} calls"
              f"{_usage_text(report.usage)}); **duration:** {report.duration_s:.1f}s", "", "### Metrics", ""]

@@ -29,6 +29,7 @@ from remoroo.evidence.events import (
 )
 from remoroo.evidence.ledger import RunFolder, new_run_id
 from remoroo.evidence.report import write_reports
+from remoroo.exec.sandbox import Limits, Sandbox, sandbox_problem, venvs_of
 from remoroo.exec.workspace import Workspace
 from remoroo.loop.indexer import RunIndex
 from remoroo.loop.judge import ask_judge
@@ -61,12 +62,16 @@ def run(config: RunConfig, brain: BrainClient, observer: Callable[[Event], None]
     goal = parse_goal(config.goal, config.metrics)
     if not config.repo.is_dir():
         raise UserError(f"The repository {config.repo} does not exist: pass the path of a folder.")
+    if config.sandbox == "on" and (problem := sandbox_problem()) is not None:
+        raise UserError(f"{problem}. Or run unsandboxed with --sandbox off (measured code then sees this machine: "
+                        "your files, HOME, network and environment).")
     folder = RunFolder.create(config.repo, new_run_id(), observer)
     folder.write_json("run.json", {"run_id": folder.run_id, "brain": brain.name,
                                    "config": config.model_dump(mode="json")})
     folder.append(RunStarted(run_id=folder.run_id, goal=goal.text, spec=goal.spec, brain=brain.name,
                              targets=[t.text for t in goal.targets], semantic=[s.text for s in goal.semantic],
-                             metrics=required_metrics(goal)))
+                             metrics=required_metrics(goal),
+                             sandbox="bubblewrap" if config.sandbox == "on" else "unsandboxed"))
     brain.recorder = _transcript(folder)
     measurer: PlanMeasurer | None = None
     turns = 0
@@ -198,4 +203,10 @@ def _transcript(folder: RunFolder) -> Callable[[str, str, str], None]:
 
 def _environment(config: RunConfig, folder: RunFolder) -> Environment:
     shim = write_shim(folder.root / "shim")
-    return Environment(base_env=dict(config.command_env), shim_dir=str(shim), grace_s=config.grace_s)
+    limits = Limits(memory_mb=config.memory_limit_mb, processes=config.max_processes, file_mb=config.max_file_mb,
+                    log_mb=config.log_cap_mb)
+    sandbox = Sandbox(mode="bwrap" if config.sandbox == "on" else "off", limits=limits,
+                      hidden=[str(config.repo.resolve()), str(folder.root.resolve())])
+    venvs = {name: str(path) for name, path in venvs_of(config.repo.resolve()).items()}
+    return Environment(base_env=dict(config.command_env), shim_dir=str(shim), grace_s=config.grace_s,
+                       sandbox=sandbox, venvs=venvs, allowed=list(config.allow_paths))

@@ -32,7 +32,7 @@ class PlanMeasurer:
                 first: Measurement | None = None, away: bool = False) -> Measurement:
         if away and self.remote is not None and can_measure_away(metrics):
             started = time.monotonic()
-            result, worker = self.remote.measure(tree, logs, plan, metrics, repeats, deadline, self.env.grace_s)
+            result, worker = self.remote.measure(tree, logs, plan, metrics, repeats, deadline, self.env)
             self.folder.append(MeasuredAway(logs=logs.relative_to(self.folder.root).as_posix(), worker=worker,
                                             seconds=round(time.monotonic() - started, 3)))
             return result

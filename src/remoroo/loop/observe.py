@@ -10,18 +10,17 @@ from remoroo.audit.paths import why_protected
 from remoroo.evidence.events import WitnessesWritten
 from remoroo.loop.state import RunContext, Setup
 from remoroo.measure.once import Measurement
-from remoroo.measure.witness import collect, write
+from remoroo.measure.witness import collect, relative, write
 from remoroo.model.plan import Plan
 from remoroo.model.witness import Witness
 
 
 def log_tails(measurement: Measurement, tree: Path) -> dict[str, str]:
     """Each command's stdout and stderr tails; the brain sees repository-relative paths only."""
-    root = str(tree) + "/"
     tails: dict[str, str] = {}
     for run in measurement.commands:
-        tails[f"{run.name}.stdout"] = run.stdout_tail.replace(root, "")
-        tails[f"{run.name}.stderr"] = run.stderr_tail.replace(root, "")
+        tails[f"{run.name}.stdout"] = relative(run.stdout_tail, tree)
+        tails[f"{run.name}.stderr"] = relative(run.stderr_tail, tree)
     return tails
 
 

@@ -1,33 +1,52 @@
-"""Run stage: execute a plan's commands (services and jobs) in a tree, leaving nothing running.
+"""Run stage: execute a plan's commands (services and jobs) in a tree, sealed, leaving nothing running.
 
-Commands start in plan order. A service must pass its readiness probe before
-the next command starts; if it dies or never becomes ready, the remaining
-jobs are skipped with that reason. Services are torn down in reverse order,
-whole process trees, even when a job fails, times out, or the run is
-interrupted.
+The whole measurement runs inside one sandbox (``exec/sandbox.py``) under the
+engine's runner (``exec/inside.py``): commands start in plan order, a service
+must pass its readiness probe (inside the sandbox's own loopback network)
+before the next command starts, a job's wall time lasts until the last
+process it started has exited, and services are torn down, whole process
+trees, in reverse order. When the runner or the engine dies, the sandbox and
+everything in it dies too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import marshal
+import os
+import re
+import shutil
+import subprocess
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from remoroo.emit import METRICS_FILE_ENV, NONCE_ENV
-from remoroo.exec.process import Running, run_process
-from remoroo.measure.services import allocate_ports, concrete, wait_ready
+from remoroo.errors import CommandError
+from remoroo.exec import sandbox as sb
+from remoroo.exec.process import TAG_ENV, _reap, kill_tree
+from remoroo.measure.logs import tail, trim
+from remoroo.measure.services import allocate_ports, concrete, fixed_ports
 from remoroo.model.plan import Command, Plan
 
-TAIL_LINES = 40
+_NETWORK_ERROR = re.compile(
+    r"Network is unreachable|Temporary failure in name resolution|Name or service not known|"
+    r"nodename nor servname|Could not resolve host|getaddrinfo|ENETUNREACH|EAI_AGAIN|No address associated",
+    re.I)
 
 
 class Environment(BaseModel):
     """What every measured command gets besides the plan's own env."""
 
-    base_env: dict[str, str]
+    base_env: dict[str, str] = Field(description="The user's environment; only PATH, locale, TZ and toolchains pass.")
     shim_dir: str
     grace_s: float = 1.0
+    sandbox: sb.Sandbox = Field(default_factory=sb.Sandbox)
+    venvs: dict[str, str] = Field(default_factory=dict, description="The repository's virtualenvs, shown read-only.")
+    readonly: list[str] = Field(default_factory=list, description="Files of the tree mounted read-only.")
+    allowed: list[str] = Field(default_factory=list, description="Protected paths the user lets change.")
 
 
 class CommandRun(BaseModel):
@@ -37,133 +56,141 @@ class CommandRun(BaseModel):
     exit_code: int | None
     timed_out: bool
     duration_s: float
+    cpu_s: float = Field(default=0.0, description="User + system CPU time of every process of the tree.")
     stdout_tail: str
     stderr_tail: str
     stdout_log: str
     stderr_log: str
     skipped: str | None = Field(default=None, description="Why the command did not run.")
-    failure: str | None = Field(default=None, description="Why a service failed (never ready, died early).")
+    failure: str | None = Field(default=None, description="Why it failed beyond its exit code (service, limit).")
     ready_s: float | None = Field(default=None, description="Seconds until a service passed its probe.")
     leftover_pids: list[int] = Field(default_factory=list)
+    leftover: int = Field(default=0, description="Processes still running when it was stopped.")
     peak_memory_mb: float = Field(default=0.0, description="Peak resident memory of the whole process tree.")
+    notes: list[str] = Field(default_factory=list, description="What the engine noticed: cut logs, no network.")
 
     @property
     def ok(self) -> bool:
         if self.role == "service":
             return self.failure is None and self.skipped is None
-        return self.exit_code == 0 and not self.timed_out and self.skipped is None
+        return self.exit_code == 0 and not self.timed_out and self.skipped is None and self.failure is None
 
 
-def execute(plan: Plan, tree: Path, logs: Path, env: Environment, nonce: str, deadline: float) -> list[CommandRun]:
+def execute(plan: Plan, tree: Path, logs: Path, env: Environment, deadline: float) -> list[CommandRun]:
     """Run every command; ``deadline`` is on the ``time.monotonic`` clock."""
-    ports = allocate_ports(plan)
-    runs: list[CommandRun] = []
-    services: list[tuple[Command, Running, CommandRun]] = []
-    blocked: str | None = None
-    try:
-        for planned in plan.commands:
-            cmd = concrete(planned, ports)
-            failed = [r.name for r in runs if r.name in cmd.depends_on and not r.ok]
-            if blocked is not None:
-                runs.append(_skipped(cmd, logs, blocked))
-            elif failed:
-                runs.append(_skipped(cmd, logs, f"it depends on {', '.join(map(repr, failed))}, which failed"))
-            elif cmd.role == "service":
-                running, record = _start_service(cmd, tree, logs, env, nonce, deadline)
-                runs.append(record)
-                if running is not None:
-                    services.append((cmd, running, record))
-                if record.failure is not None:
-                    blocked = f"service {cmd.name!r} {record.failure}"
-            else:
-                runs.append(_run_job(cmd, tree, logs, env, nonce, deadline))
-    finally:
-        for _, running, record in reversed(services):
-            _stop_service(running, record)
-    return runs
+    logs.mkdir(parents=True, exist_ok=True)
+    sealed = env.sandbox.sealed
+    metrics = logs / "metrics"
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir()
+    ports = fixed_ports(plan) if sealed else allocate_ports(plan)
+    cmds = [concrete(c, ports) for c in plan.commands]
+    with tempfile.TemporaryDirectory(prefix="remoroo-m-") as scratch, contextlib.ExitStack() as files:
+        home, tmp = (sb.HOME, "/tmp") if sealed else _scratch(Path(scratch))
+        base = sb.clean_env(env.base_env, home, tmp)
+        fds: list[int] = []
+        spec_cmds = []
+        for cmd in cmds:
+            out, err = (files.enter_context(open(p, "w+b")) for p in _paths(cmd, logs))  # read: log probes
+            fds += [out.fileno(), err.fileno()]
+            spec_cmds.append(_spec(cmd, tree, metrics, env, base, out.fileno(), err.fileno()))
+        result = files.enter_context(tempfile.TemporaryFile())
+        fds.append(result.fileno())
+        spec = {"commands": spec_cmds, "grace_s": env.grace_s, "deadline": deadline,
+                "result_fd": result.fileno(), "limits": _limits(env.sandbox.limits)}
+        argv = (sb.argv(tree=tree, shim=Path(env.shim_dir), metrics=metrics, sandbox=env.sandbox,
+                        user_env=env.base_env, readonly=env.readonly,
+                        venvs={k: Path(v) for k, v in env.venvs.items()})
+                if sealed else [str(sb.interpreter()), "-I", "-S", str(sb.runner_source())])
+        _launch(argv, marshal.dumps(spec), fds, tree, deadline, env.grace_s, sealed)
+        result.seek(0)
+        raw = result.read()
+    records = marshal.loads(raw)["commands"] if raw else None
+    if records is None:
+        raise CommandError("the measurement's runner ended without a result (killed from outside)")
+    return [_command_run(cmd, rec, logs, env) for cmd, rec in zip(cmds, records, strict=True)]
 
 
-def _child_env(cmd: Command, logs: Path, env: Environment, nonce: str) -> dict[str, str]:
-    emit_file = logs / f"{cmd.name}.emit.ndjson"
-    emit_file.unlink(missing_ok=True)
-    child = dict(env.base_env)
+def _scratch(root: Path) -> tuple[str, str]:
+    home, tmp = root / "home", root / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    return str(home), str(tmp)
+
+
+def _limits(limits: sb.Limits) -> dict[str, int]:
+    return {"memory_bytes": limits.memory_mb << 20, "processes": limits.processes,
+            "file_bytes": limits.file_mb << 20, "nproc": 0}
+
+
+def _spec(cmd: Command, tree: Path, metrics: Path, env: Environment, base: dict[str, str], out: int,
+          err: int) -> dict[str, object]:
+    sealed = env.sandbox.sealed
+    root = sb.TREE if sealed else str(tree)
+    child = dict(base)
     child.update(cmd.env)
-    child[METRICS_FILE_ENV] = str(emit_file)
-    child[NONCE_ENV] = nonce
-    child["PYTHONPATH"] = ":".join(p for p in (env.shim_dir, child.get("PYTHONPATH", "")) if p)
-    return child
+    child = {k: v for k, v in child.items() if "\0" not in k + v}
+    child[sb.EMIT_FILE_ENV] = f"{sb.METRICS if sealed else metrics}/{cmd.name}.ndjson"
+    helpers = sb.HELPERS if sealed else env.shim_dir
+    child["PYTHONPATH"] = ":".join(p for p in (helpers, child.get("PYTHONPATH", "")) if p)
+    ready = cmd.ready.model_dump(mode="json") if cmd.ready else None
+    return {"name": cmd.name, "run": cmd.run, "role": cmd.role, "cwd": os.path.normpath(f"{root}/{cmd.cwd}"),
+            "env": child, "timeout_s": cmd.timeout_s, "ready": ready, "depends_on": list(cmd.depends_on),
+            "out": out, "err": err}
+
+
+def _launch(argv: list[str], spec: bytes, fds: list[int], tree: Path, deadline: float, grace_s: float,
+            sealed: bool) -> None:
+    """Run the runner and wait for it; on the engine's interrupt or a runaway, kill it and all it holds."""
+    tag = os.urandom(8).hex()
+    env = {"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8"}
+    if not sealed:
+        env[TAG_ENV] = tag  # unsandboxed, the tag finds what escaped the process group
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                pass_fds=fds, cwd=tree, env=env, start_new_session=True)
+    except OSError as exc:
+        raise CommandError(f"could not start the measurement runner ({argv[0]}): {exc}") from exc
+    try:
+        limit = max(0.0, deadline - time.monotonic()) + 4 * grace_s + 15.0
+        try:
+            _, stderr = proc.communicate(input=spec, timeout=limit)
+        except subprocess.TimeoutExpired:
+            raise CommandError("the measurement's runner did not finish in time and was killed") from None
+        if proc.returncode != 0:
+            detail = stderr.decode("utf-8", "replace").strip().splitlines()
+            raise CommandError(f"the measurement's runner failed (exit {proc.returncode}): "
+                               f"{detail[-1] if detail else 'no message'}")
+    finally:
+        if proc.returncode is None:
+            if sealed:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()  # bwrap dies, and --die-with-parent takes the whole sandbox with it
+                _reap(proc)
+            else:
+                kill_tree(proc, tag, {}, grace_s=grace_s)
 
 
 def _paths(cmd: Command, logs: Path) -> tuple[Path, Path]:
-    logs.mkdir(parents=True, exist_ok=True)
     return logs / f"{cmd.name}.stdout.log", logs / f"{cmd.name}.stderr.log"
 
 
-def _skipped(cmd: Command, logs: Path, why: str) -> CommandRun:
+def _command_run(cmd: Command, rec: dict[str, Any], logs: Path, env: Environment) -> CommandRun:
     out, err = _paths(cmd, logs)
-    out.write_text("")
-    err.write_text("")
-    return CommandRun(name=cmd.name, run=cmd.run, role=cmd.role, exit_code=None, timed_out=False, duration_s=0.0,
-                      stdout_tail="", stderr_tail="", stdout_log=str(out), stderr_log=str(err), skipped=why)
-
-
-def _run_job(cmd: Command, tree: Path, logs: Path, env: Environment, nonce: str, deadline: float) -> CommandRun:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        record = _skipped(cmd, logs, "the run's time budget was used up")
-        return record.model_copy(update={"timed_out": True})
-    out, err = _paths(cmd, logs)
-    result = run_process(cmd.run, cwd=tree / cmd.cwd, env=_child_env(cmd, logs, env, nonce),
-                         timeout_s=min(cmd.timeout_s, remaining), stdout_path=out, stderr_path=err,
-                         grace_s=env.grace_s)
-    return CommandRun(
-        name=cmd.name, run=cmd.run, exit_code=result.exit_code, timed_out=result.timed_out,
-        duration_s=result.duration_s, stdout_tail=tail(out), stderr_tail=tail(err),
-        stdout_log=str(out), stderr_log=str(err), leftover_pids=result.leftover_pids,
-        peak_memory_mb=result.peak_memory_mb,
-    )
-
-
-def _start_service(cmd: Command, tree: Path, logs: Path, env: Environment, nonce: str,
-                   deadline: float) -> tuple[Running | None, CommandRun]:
-    if deadline - time.monotonic() <= 0:
-        return None, _skipped(cmd, logs, "the run's time budget was used up")
-    out, err = _paths(cmd, logs)
-    running = Running(cmd.run, cwd=tree / cmd.cwd, env=_child_env(cmd, logs, env, nonce), stdout_path=out,
-                      stderr_path=err, grace_s=env.grace_s)
-    assert cmd.ready is not None
-    probe_deadline = time.perf_counter() + max(0.0, deadline - time.monotonic())
-    failure = wait_ready(cmd.ready, running, (out, err), probe_deadline)
-    record = CommandRun(name=cmd.name, run=cmd.run, role="service", exit_code=None, timed_out=False,
-                        duration_s=0.0, stdout_tail="", stderr_tail="", stdout_log=str(out), stderr_log=str(err),
-                        ready_s=None if failure else round(running.elapsed(), 3), failure=failure)
-    return running, record
-
-
-def _stop_service(running: Running, record: CommandRun) -> None:
-    died = not running.alive()
-    code = running.proc.returncode
-    record.leftover_pids = running.stop()
-    record.duration_s = running.elapsed()
-    if died and record.failure is None:
-        record.failure = f"exited with code {code} while the jobs ran"
-        record.exit_code = code
-    record.stdout_tail = tail(Path(record.stdout_log))
-    record.stderr_tail = tail(Path(record.stderr_log))
-    if record.failure:
+    notes = [note for path in (out, err) if (note := trim(path, int(env.sandbox.limits.log_mb * 2**20)))]
+    record = CommandRun(
+        name=cmd.name, run=cmd.run, role=cmd.role, exit_code=rec["exit_code"], timed_out=bool(rec["timed_out"]),
+        duration_s=float(rec["duration_s"]), cpu_s=round(float(rec["cpu_s"]), 6),
+        stdout_tail=tail(out), stderr_tail=tail(err), stdout_log=str(out), stderr_log=str(err),
+        skipped=rec["skipped"], failure=rec["failure"], ready_s=rec["ready_s"],
+        leftover=int(rec["leftover"]), peak_memory_mb=int(rec["peak_rss"]) / 2**20,
+        notes=notes)
+    if record.failure and cmd.role == "service":
         for stream, text in (("stdout", record.stdout_tail), ("stderr", record.stderr_tail)):
             last = text.strip().splitlines()[-3:]
             if last:
                 record.failure += f"; its {stream} ends: " + " | ".join(line.strip() for line in last)
-
-
-def tail(path: Path, lines: int = TAIL_LINES) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - 64 * 1024))
-            text = handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+    if not record.ok and env.sandbox.sealed and _NETWORK_ERROR.search(record.stderr_tail + record.stdout_tail):
+        record.notes.append("it needed the network: measured commands run with loopback (127.0.0.1) only, "
+                            "no outside network; make the program work offline")
+    return record

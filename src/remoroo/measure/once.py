@@ -4,7 +4,8 @@ Engine probes (runtime_s, exit_code, code_runs) come from the engine's own
 clock and the processes' exit status. Other metrics come from exactly where
 the plan's instrumentation says: a JSON artifact key, a stdout pattern, or a
 ``remoroo.emit`` call. Artifacts are deleted before the commands run and
-must be written during the run; emitted values must carry this run's nonce.
+must be written during the run; emitted values are read from a file made
+anew for each measurement.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import re
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Union
 
@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from remoroo.measure.commands import CommandRun, Environment, execute
 from remoroo.measure.probes import read_report_probe
+from remoroo.measure.protect import readonly_files
 from remoroo.model.plan import FILE_PROBES, Instrument, Plan
 
 Value = Union[bool, int, float, str]
@@ -68,9 +69,10 @@ def measure(plan: Plan, metrics: list[str], tree: Path, logs: Path, env: Environ
     start = time.perf_counter()
     start_wall = time.time()
     logs.mkdir(parents=True, exist_ok=True)
-    nonce = uuid.uuid4().hex
     flags = _clear_artifacts(plan, tree)
-    runs = execute(plan, tree, logs, env, nonce, deadline)
+    if env.sandbox.sealed:
+        env = env.model_copy(update={"readonly": readonly_files(plan, tree, env.allowed)})
+    runs = execute(plan, tree, logs, env, deadline)
     result = Measurement(commands=runs, flags=flags)
     for metric in metrics:
         inst = plan.instrument_for(metric)
@@ -78,7 +80,7 @@ def measure(plan: Plan, metrics: list[str], tree: Path, logs: Path, env: Environ
             result.missing[metric] = "the plan has no instrumentation for it"
             continue
         try:
-            result.metrics[metric] = _read(inst, runs, tree, logs, nonce, start_wall=start_wall)
+            result.metrics[metric] = _read(inst, runs, tree, logs, start_wall=start_wall)
         except LookupError as exc:
             result.missing[metric] = str(exc)
             if "copy of" in str(exc):
@@ -101,8 +103,7 @@ def _clear_artifacts(plan: Plan, tree: Path) -> list[str]:
     return flags
 
 
-def _read(inst: Instrument, runs: list[CommandRun], tree: Path, logs: Path, nonce: str,
-          start_wall: float) -> Value:
+def _read(inst: Instrument, runs: list[CommandRun], tree: Path, logs: Path, start_wall: float) -> Value:
     chosen = [r for r in runs if inst.command in (None, r.name)]
     if inst.source == "probe" and inst.probe in FILE_PROBES:
         return read_report_probe(inst, tree, start_wall)
@@ -111,7 +112,7 @@ def _read(inst: Instrument, runs: list[CommandRun], tree: Path, logs: Path, nonc
     if inst.source == "stdout":
         return _from_stdout(inst, chosen)
     if inst.source == "emit":
-        return _from_emit(inst, chosen, logs, nonce)
+        return _from_emit(inst, chosen, logs)
     return _from_artifact(inst, tree, start_wall)
 
 
@@ -141,11 +142,12 @@ def _from_stdout(inst: Instrument, runs: list[CommandRun]) -> Value:
     raise LookupError(f"no line of {inst.command}'s stdout matched {inst.pattern!r}")
 
 
-def _from_emit(inst: Instrument, runs: list[CommandRun], logs: Path, nonce: str) -> Value:
+def _from_emit(inst: Instrument, runs: list[CommandRun], logs: Path) -> Value:
+    """The last value emitted for the metric; the folder is made empty before each measurement."""
     name = inst.name or inst.metric
     found: Value | None = None
     for run in runs:
-        emit_file = logs / f"{run.name}.emit.ndjson"
+        emit_file = logs / "metrics" / f"{run.name}.ndjson"
         if not emit_file.is_file():
             continue
         for line in emit_file.read_text(encoding="utf-8").splitlines():
@@ -153,7 +155,7 @@ def _from_emit(inst: Instrument, runs: list[CommandRun], logs: Path, nonce: str)
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if record.get("name") == name and record.get("nonce") == nonce:
+            if isinstance(record, dict) and record.get("name") == name:
                 found = record.get("value")
     if found is None:
         raise LookupError(f"nothing called remoroo.emit({name!r}, ...) during this run")

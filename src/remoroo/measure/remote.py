@@ -3,7 +3,7 @@
 The candidate's tree travels as a gzipped tar (``.git`` left out, the
 snapshot's ignored data included). A worker unpacks it in a temporary folder,
 writes its own helper shim, measures it the way the run measures (the plan's
-commands, repeated as configured, in the worker's own environment) and sends
+commands, repeated as configured, sealed in the worker's own sandbox) and sends
 back the measurement with every log file. The orchestrator writes the logs
 into the candidate's folder and rewrites paths, so witnesses and reports read
 them as if the candidate had run here.
@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from remoroo.errors import EngineError
+from remoroo.exec.sandbox import Sandbox
 from remoroo.measure.commands import Environment
 from remoroo.measure.once import Measurement
 from remoroo.model.metrics import is_timing
@@ -40,6 +41,8 @@ class MeasureJob(BaseModel):
     repeats: int
     budget_s: float
     grace_s: float
+    sandbox: Sandbox = Sandbox()
+    allowed: list[str] = []
 
 
 class MeasureResult(BaseModel):
@@ -80,7 +83,9 @@ def measure_job(job: MeasureJob) -> MeasureResult:
         tree.mkdir()
         with tarfile.open(fileobj=io.BytesIO(job.archive), mode="r:gz") as archive:
             archive.extractall(tree, filter="data")
-        env = Environment(base_env=dict(os.environ), shim_dir=str(write_shim(root / "shim")), grace_s=job.grace_s)
+        sandbox = job.sandbox.model_copy(update={"hidden": [str(root)]})  # the worker's own folders
+        env = Environment(base_env=dict(os.environ), shim_dir=str(write_shim(root / "shim")), grace_s=job.grace_s,
+                          sandbox=sandbox, allowed=job.allowed)
         deadline = time.monotonic() + job.budget_s
         result = measure_repeated(lambda where: measure(job.plan, job.metrics, tree, where, env, deadline),
                                   logs, job.repeats, deadline)
@@ -118,12 +123,13 @@ class RemoteMeasurer:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def measure(self, tree: Path, logs: Path, plan: Plan, metrics: list[str], repeats: int, deadline: float,
-                grace_s: float) -> tuple[Measurement, str]:
+                env: Environment) -> tuple[Measurement, str]:
         budget = deadline - time.monotonic()
         if budget <= 0:
             raise EngineError("the run's time budget was used up before a remote measurement")
         job = MeasureJob(archive=pack(tree), plan=plan, metrics=metrics, repeats=repeats, budget_s=budget,
-                         grace_s=grace_s)
+                         grace_s=env.grace_s, sandbox=env.sandbox.model_copy(update={"hidden": []}),
+                         allowed=env.allowed)
         with self._lock:  # the client is shared by the threads measuring a batch
             future = self.client.submit(measure_job, job, pure=False, retries=1)
         try:

@@ -13,6 +13,7 @@ import re
 import shlex
 from pathlib import Path
 
+from remoroo.exec.sandbox import TREE as SANDBOX_TREE
 from remoroo.measure.once import Measurement
 from remoroo.model.decide import Noise, evaluate
 from remoroo.model.goal import Goal, Scalar
@@ -27,12 +28,16 @@ _EXCEPTION = re.compile(r"^(\w[\w.]*(?:Error|Exception|Exit|Interrupt|Warning)|A
 def collect(measurement: Measurement, plan: Plan, goal: Goal, baseline: dict[str, Scalar], noise: Noise,
             root: Path) -> list[Witness]:
     witnesses: list[Witness] = []
-    prefix = str(root) + "/"
     for run in measurement.commands:
         cmd = next((c for c in plan.commands if c.name == run.name), None)
-        base = {"command": run.run, "cwd": cmd.cwd if cmd else ".", "env": dict(cmd.env) if cmd else {}}
-        stderr = run.stderr_tail.replace(prefix, "")
-        if run.failure:
+        base = {"command": run.run, "cwd": cmd.cwd if cmd else ".", "env": dict(cmd.env) if cmd else {},
+                "notes": list(run.notes)}
+        stderr = relative(run.stderr_tail, root)
+
+        if run.failure and run.role == "job":
+            witnesses.append(Witness(kind="timeout" if run.timed_out else "crash", **base,
+                                     expected="finishes cleanly", actual=run.failure, output_tail=stderr[-2000:]))
+        elif run.failure:
             witnesses.append(Witness(kind="service", **base, expected="ready and running", actual=run.failure,
                                      output_tail=stderr[-2000:]))
         elif run.timed_out:
@@ -55,6 +60,11 @@ def collect(measurement: Measurement, plan: Plan, goal: Goal, baseline: dict[str
                                  expected=status.text, actual=status.value if status.value is not None else
                                  measurement.missing.get(status.metric, "no value")))
     return witnesses
+
+
+def relative(text: str, tree: Path) -> str:
+    """Paths of the tree as the repository names them: the sandbox's tree path and the host's both go."""
+    return text.replace(str(tree) + "/", "").replace(SANDBOX_TREE + "/", "")
 
 
 def _frames(text: str, pattern: re.Pattern[str]) -> list[Frame]:

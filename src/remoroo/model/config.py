@@ -49,6 +49,11 @@ TUNABLE = {
     "max_tokens": int,
     "max_cost_usd": float,
     "command_timeout_s": float,
+    "sandbox": str,
+    "memory_limit_mb": int,
+    "max_processes": int,
+    "max_file_mb": int,
+    "log_cap_mb": float,
 }
 
 
@@ -78,6 +83,12 @@ class RunConfig(BaseModel):
     cluster: str | None = Field(default=None, description=(
         "Measure candidates on dask.distributed: 'local' (a LocalCluster on 127.0.0.1) or tcp://HOST:PORT."))
     command_timeout_s: float = Field(default=60.0, gt=0)
+    sandbox: Literal["on", "off"] = Field(default="on", description=(
+        "'on': every measured command runs in a bubblewrap sandbox; 'off': process groups only (unsandboxed)."))
+    memory_limit_mb: int = Field(default=8192, ge=16, description="Memory of one measured command's process tree.")
+    max_processes: int = Field(default=1024, ge=4, description="Processes of one measured command at once.")
+    max_file_mb: int = Field(default=4096, ge=1, description="Largest file a measured command may write.")
+    log_cap_mb: float = Field(default=10.0, gt=0, description="Output kept per stream of a measured command.")
     llm_provider: Literal["openai", "anthropic"] = "openai"
     llm_model: str = ""
     llm_base_url: str | None = None

@@ -24,6 +24,7 @@ class Witness(BaseModel):
     exception: str | None = None
     stack: list[Frame] = Field(default_factory=list, description="Innermost frame last.")
     output_tail: str = ""
+    notes: list[str] = Field(default_factory=list, description="What the engine noticed (e.g. no network).")
 
     @property
     def where(self) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.I)
+from remoroo.model.secrets import SECRET_NAME as _SECRET_NAME
+
 _SECRET_PATTERNS = [
     re.compile(r"sk-(?:ant-)?[A-Za-z0-9_\-]{16,}"),
     re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}"),
