@@ -69,7 +69,7 @@ def test_served_brain_reaches_the_same_outcome_and_sees_nothing_private(tmp_path
     # the sandbox never passes the token to the measured program, so it cannot even leak through its output
     assert SECRET not in sent and "token None" in sent
     assert str(tmp_path) not in sent and str(Path.home()) + "/" not in sent
-    assert "<repo>" in sent or "cwd ." in sent
+    assert "cwd /project" in sent  # the sandbox's neutral tree path, never the user's
 
 
 def test_bad_request_is_refused_and_retries_are_idempotent(service) -> None:
