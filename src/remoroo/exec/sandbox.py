@@ -170,7 +170,9 @@ def argv(*, tree: Path, shim: Path, metrics: Path, sandbox: Sandbox, user_env: M
             veils.append(path)
     for path in veils:
         args += ["--tmpfs", str(path)]
-    shown = {interpreter().parent.parent, Path(sys.base_prefix), *shown_under_home(user_env), *venvs.values()}
+    # the engine's own interpreter and environment stay usable (read-only) wherever they live, /tmp included
+    shown = {interpreter().parent.parent, Path(sys.base_prefix), Path(sys.prefix), *shown_under_home(user_env),
+             *venvs.values()}
     for path in sorted(shown, key=lambda p: len(p.parts)):
         if path.is_dir() and str(path) != "/":
             args += ["--ro-bind", str(path), str(path)]
