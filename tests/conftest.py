@@ -4,9 +4,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +75,34 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess
     env = {k: v for k, v in os.environ.items() if not k.startswith("REMOROO_")}
     return subprocess.run([sys.executable, "-m", "remoroo.cli", *args], cwd=cwd or ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def marked(marker: str) -> list[psutil.Process]:
+    """Live processes whose command line carries ``marker`` (pids inside the sandbox are not the host's)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if marker in " ".join(proc.info["cmdline"] or []) and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def wait_marked(marker: str, count: int, timeout: float) -> list[psutil.Process]:
+    """Wait until at least ``count`` processes carry ``marker``; return them."""
+    deadline = time.monotonic() + timeout
+    while len(marked(marker)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return marked(marker)
+
+
+def wait_gone(marker: str, timeout: float) -> list[psutil.Process]:
+    """Wait until no process carries ``marker``; return those still there."""
+    deadline = time.monotonic() + timeout
+    while marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return marked(marker)
 
 
 def latest_run(repo: Path) -> Path:

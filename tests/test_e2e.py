@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import psutil
-from conftest import FIB_PLAN, cli, edit, git_init, latest_run, write_files
+from conftest import FIB_PLAN, cli, edit, git_init, latest_run, wait_gone, wait_marked, write_files
 
 from remoroo.evidence.report import parse_outcome
 
@@ -107,32 +107,6 @@ while True:
 """
 
 
-def _marked(marker: str) -> list[psutil.Process]:
-    """Live processes whose command line carries ``marker`` (pids inside the sandbox are not the host's)."""
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if marker in " ".join(proc.info["cmdline"] or []) and _alive(proc.pid):
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
-
-
-def _wait_marked(marker: str, count: int, timeout: float) -> list[psutil.Process]:
-    deadline = time.monotonic() + timeout
-    while len(_marked(marker)) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return _marked(marker)
-
-
-def _wait_gone(marker: str, timeout: float) -> list[psutil.Process]:
-    deadline = time.monotonic() + timeout
-    while _marked(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return _marked(marker)
-
-
 def test_hanging_command_with_escaped_grandchild_ends_on_time(tmp_path: Path, script) -> None:
     repo = write_files(tmp_path / "hang", {"hang.py": HANG})
     marker = f"hang-{time.time_ns()}"
@@ -147,7 +121,7 @@ def test_hanging_command_with_escaped_grandchild_ends_on_time(tmp_path: Path, sc
     elapsed = time.monotonic() - started
     assert done.returncode == 1, done.stderr
     assert elapsed < 15, elapsed
-    assert _wait_gone(marker, 5) == [], "the setsid, SIGTERM-ignoring grandchild survived"
+    assert wait_gone(marker, 5) == [], "the setsid, SIGTERM-ignoring grandchild survived"
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if "hang.py" in " ".join(p.info["cmdline"] or [])]
     assert not [p for p in leftovers if _alive(p.pid)]
     report, md = report_of(repo)
@@ -299,10 +273,10 @@ def test_sigterm_to_remoroo_cancels_cleanly(tmp_path: Path, script) -> None:
                              "code_runs == true", "--brain", f"scripted:{brain}"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             env={k: v for k, v in os.environ.items() if not k.startswith("REMOROO_")})
-    assert len(_wait_marked(marker, 3, 20)) >= 3  # sh, hang.py and the escaped grandchild
+    assert len(wait_marked(marker, 3, 20)) >= 3  # sh, hang.py and the escaped grandchild
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 1
-    assert _wait_gone(marker, 5) == []
+    assert wait_gone(marker, 5) == []
     report, md = report_of(repo)
     assert report["outcome"] == "FAIL" and "cancelled" in report["reason"]
 

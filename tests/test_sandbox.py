@@ -17,9 +17,8 @@ import time
 import uuid
 from pathlib import Path
 
-import psutil
 import pytest
-from conftest import FIB_PLAN, ROOT, cli, edit, git_init, latest_run, write_files
+from conftest import FIB_PLAN, ROOT, cli, edit, git_init, latest_run, marked, wait_gone, wait_marked, write_files
 
 from remoroo.exec import sandbox as sb
 from remoroo.exec.sandbox import Limits, Sandbox
@@ -170,9 +169,7 @@ def test_a_double_forked_setsid_daemon_with_a_cleared_environment_dies(base: Pat
     m = bench.measure(timeout=2)
     run = m.commands[0]
     assert run.timed_out and run.failure and "still running" in run.failure and "sleep" in run.failure
-    time.sleep(0.2)
-    left = [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
-    assert left == [], f"the daemon outlived the measurement: {left}"
+    assert wait_gone(marker, 0.5) == [], "the daemon outlived the measurement"
 
 
 def test_work_done_by_a_child_after_its_parent_exits_is_timed_to_the_end(base: Path) -> None:
@@ -324,17 +321,6 @@ def test_the_memory_limit_kills_the_tree_with_a_clear_reason(base: Path) -> None
     assert "survived" not in Path(run.stdout_log).read_text()
 
 
-def _tree_of_marker(marker: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if marker in " ".join(proc.info["cmdline"] or []):
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
-
-
 def test_kill_9_of_the_engine_mid_measurement_leaves_nothing_running(tmp_path: Path, script) -> None:
     marker = f"spin{uuid.uuid4().hex[:10]}"
     spin = (f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'while True: pass', '{marker}'])\n"
@@ -348,18 +334,12 @@ def test_kill_9_of_the_engine_mid_measurement_leaves_nothing_running(tmp_path: P
                              "fib_10 == 55", "--brain", f"scripted:{brain}", "--yes"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while len(_tree_of_marker(marker)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(_tree_of_marker(marker)) >= 2, "the measurement never started"
+        assert len(wait_marked(marker, 2, 60)) >= 2, "the measurement never started"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
-        deadline = time.monotonic() + 2.0
-        while _tree_of_marker(marker) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _tree_of_marker(marker) == [], "processes of the measurement outlived the engine's kill -9"
+        assert wait_gone(marker, 2.0) == [], "processes of the measurement outlived the engine's kill -9"
     finally:
-        for left in _tree_of_marker(marker):
+        for left in marked(marker):
             left.kill()
         if proc.poll() is None:
             proc.kill()

@@ -248,11 +248,6 @@ def _exec(cmd, limits):
         fsize = limits.get("file_bytes")
         if fsize:
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-        nproc = limits.get("nproc")
-        if nproc:
-            soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
-            cap = nproc if hard == resource.RLIM_INFINITY else min(nproc, hard)
-            resource.setrlimit(resource.RLIMIT_NPROC, (cap, hard))
     except (ImportError, ValueError, OSError):
         pass
     try:
@@ -436,10 +431,12 @@ def execute(spec):
 
 
 def _has_children():
+    """True while this process has any child, running or not yet reaped."""
     try:
-        return os.waitpid(-1, os.WNOHANG) != (0, 0) or True
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except ChildProcessError:
         return False
+    return True
 
 
 def main():

@@ -120,7 +120,7 @@ def _scratch(root: Path) -> tuple[str, str]:
 
 def _limits(limits: sb.Limits) -> dict[str, int]:
     return {"memory_bytes": limits.memory_mb << 20, "processes": limits.processes,
-            "file_bytes": limits.file_mb << 20, "nproc": 0}
+            "file_bytes": limits.file_mb << 20}
 
 
 def _spec(cmd: Command, tree: Path, metrics: Path, env: Environment, base: dict[str, str], out: int,

@@ -23,8 +23,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def allocate_ports(plan: Plan, take: bool = True) -> dict[str, int]:
-    """One free port per distinct placeholder name used anywhere in the plan."""
+def placeholders(plan: Plan) -> list[str]:
+    """The distinct ``{port:NAME}`` names used anywhere in the plan (``""`` for a bare ``{port}``)."""
     names: list[str] = []
     for cmd in plan.commands:
         texts = [cmd.run, *cmd.env.values()]
@@ -35,12 +35,17 @@ def allocate_ports(plan: Plan, take: bool = True) -> dict[str, int]:
                 name = match.group(1) or ""
                 if name not in names:
                     names.append(name)
-    return {name: free_port() if take else 0 for name in names}
+    return names
+
+
+def allocate_ports(plan: Plan) -> dict[str, int]:
+    """One free port on 127.0.0.1 per placeholder name (unsandboxed: the host's network is shared)."""
+    return {name: free_port() for name in placeholders(plan)}
 
 
 def fixed_ports(plan: Plan) -> dict[str, int]:
     """The ports of a sealed measurement: its network is its own, so every port is free."""
-    return {name: FIRST_PORT + n for n, name in enumerate(allocate_ports(plan, take=False))}
+    return {name: FIRST_PORT + n for n, name in enumerate(placeholders(plan))}
 
 
 def fill(text: str, ports: dict[str, int]) -> str:
