@@ -382,3 +382,14 @@ def test_error_messages_with_brackets_are_printed_intact(tmp_path: Path) -> None
     repo = write_files(tmp_path / "toml", {"remoroo.toml": "[run]\nmax_turn = 3\n"})
     done = cli("run", str(repo), "--goal", "g", "--metrics", "a == 1")
     assert done.returncode == 2 and "unknown setting(s) max_turn in [run]" in done.stderr
+
+
+def test_usage_errors_are_one_message_and_exit_2_never_a_traceback(fib_repo: Path) -> None:
+    for args in (["run", str(fib_repo), "--goal", "g", "--metrics", "fib_10 == 55", "--max-turns", "abc"],
+                 ["run", str(fib_repo), "--goal", "g", "--metrics", "fib_10 == 55", "--memory-limit-mb", "x"],
+                 ["run", "--bogus"], ["bogus"],
+                 ["run", str(fib_repo), "--goal", "g", "--metrics", "fib_10 == 55", "--sandbox", "maybe"]):
+        done = cli(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Traceback" not in done.stderr + done.stdout, (args, done.stderr)
+        assert "rror" in done.stderr, (args, done.stderr)

@@ -7,6 +7,7 @@ frozen :class:`~remoroo.model.config.RunConfig`.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -45,14 +46,24 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         raise SystemExit(1) from None
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+    except Exception as exc:  # usage errors, from whichever click typer uses (typer >= 0.20 bundles its own)
+        show = getattr(exc, "show", None)
+        if isinstance(exc, _click_errors()) and callable(show):
+            show()
             raise SystemExit(2) from None
         raise
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _click_errors() -> tuple[type[Exception], ...]:
+    """The usage-error classes of the click package and of the click bundled into typer, where present."""
+    found: list[type[Exception]] = []
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
 
 
 @app.command("run")
