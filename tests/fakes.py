@@ -29,6 +29,7 @@ from remoroo.protocol.wire import (
 SCORE_PLAN = Plan.model_validate({
     "commands": [{"name": "main", "run": "python3 main.py"}],
     "instrumentation": [{"metric": "score", "source": "stdout", "command": "main", "pattern": r"score=(\d+)"}],
+    "patch_intents": [{"description": "the score is the code under change here", "files": ["score.txt"]}],
 })
 
 
@@ -67,6 +68,9 @@ class FileMeasurer:
 
     def measures_away(self, metrics: list[str]) -> bool:
         return False
+
+    def protect_inputs(self, inputs: list[str]) -> None:
+        self.protected = list(inputs)
 
     def measure(self, plan: Plan, metrics: list[str], tree: Path, logs: Path, *, repeats: int, deadline: float,
                 first: Measurement | None = None, away: bool = False) -> Measurement:

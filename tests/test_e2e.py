@@ -357,17 +357,19 @@ def test_instrumentation_that_emits_a_literal_is_refused(tmp_path: Path, script)
 
 def test_final_verification_downgrades_a_result_that_does_not_hold(tmp_path: Path, script) -> None:
     repo = write_files(tmp_path / "verify", {
-        ".gitignore": "answer.cache\n",
-        "main.py": "import os\n\nvalue = open('answer.cache').read() if os.path.exists('answer.cache') else '41'\n"
-                   "print(f'answer={int(value) + 0}')\n",
+        ".gitignore": "answer_cache.py\n",
+        "main.py": "from lib import answer\n\nprint(f'answer={answer()}')\n",
+        "lib.py": "def answer():\n    return 41\n",
     })
     git_init(repo)
     plan = {"commands": [{"name": "main", "run": "python3 main.py"}],
             "instrumentation": [{"metric": "answer", "source": "stdout", "command": "main",
                                  "pattern": r"answer=(\d+)"}]}
     # the patch's effect lives in an ignored file, which never reaches final_patch.diff
-    cheat = {"edits": [{"path": "answer.cache", "search": "", "replace": "42"},
-                       {"path": "main.py", "search": "int(value) + 0", "replace": "int(value)"}]}
+    cheat = {"edits": [{"path": "answer_cache.py", "search": "", "replace": "VALUE = 42\n"},
+                       {"path": "lib.py", "search": "    return 41\n",
+                        "replace": "    try:\n        from answer_cache import VALUE\n    except ImportError:\n"
+                                   "        VALUE = 41\n    return VALUE\n"}]}
     brain = script([plan], [cheat])
     done = cli("run", str(repo), "--goal", "g", "--metrics", "answer == 42", "--brain", f"scripted:{brain}",
                "--max-turns", "1")

@@ -40,7 +40,7 @@ def test_noisy_no_op_is_not_progress(tmp_path: Path) -> None:
 
 def test_a_real_speed_up_beyond_the_noise_is_kept(tmp_path: Path) -> None:
     # with +-40% noise only a change beyond three standard deviations counts; a 5% jitter lets a 3x speed-up through
-    report, _ = run_with(tmp_path, edit("work.py", "DELAY = 0.3\n", "DELAY = 0.001\n"), noise=0.05)
+    report, _ = run_with(tmp_path, edit("work.py", "time.sleep(DELAY *", "time.sleep(0.001 *"), noise=0.05)
     assert report["turns"][0]["decision"] == "KEPT" and report["outcome"] == "SUCCESS"
 
 

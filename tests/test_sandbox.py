@@ -287,6 +287,7 @@ def test_protected_files_are_read_only_at_run_time(base: Path) -> None:
     files.update({"tests/test_fib.py": "def test_x():\n    assert True\n", "data/input.csv": "a,b\n1,2\n",
                   "fib.py": "x = 1\n"})
     bench = Bench(base, files)
+    bench.env = bench.env.model_copy(update={"inputs": ["data/input.csv"]})  # what the baseline read
     report = json.loads(bench.stdout(bench.measure()))
     assert report["tests/test_fib.py"] == "OSError" and report["data/input.csv"] == "OSError"
     assert report["remove"] in ("OSError", "PermissionError")
@@ -373,3 +374,22 @@ def test_doctor_says_what_the_sandbox_can_do() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for expected in ("bubblewrap", "read-only", "own PID namespace", "loopback only"):
         assert expected in done.stdout
+
+
+def test_the_helper_records_what_the_program_reads_and_writes(base: Path) -> None:
+    bench = Bench(base, {**program("""
+        import subprocess
+        open("inputs/a.txt").read()
+        with open("out/result.txt", "w") as handle:
+            handle.write("x")
+        os.makedirs("cache", exist_ok=True)
+        fd = os.open("cache/c.bin", os.O_WRONLY | os.O_CREAT)
+        os.close(fd)
+        subprocess.run([sys.executable, "-c", "open('inputs/b.txt').read()"], check=True)
+        print("done")
+    """), "inputs/a.txt": "1\n", "inputs/b.txt": "2\n", "out/.keep": ""})
+    m = bench.measure()
+    assert m.code_runs, m.commands[0].stderr_tail
+    assert m.inputs == ["inputs/a.txt", "inputs/b.txt"]  # a child's reads too; code and bytecode are left out
+    assert m.written == ["cache/c.bin", "out/result.txt"]
+    assert m.output == {"main": ["done"]}

@@ -191,7 +191,8 @@ def test_a_judge_out_of_budget_never_changes_the_outcome(tmp_path: Path) -> None
     # the patch answer uses the whole token budget: the judge's call, the last one, finds it used up
     fix = PatchResponse(proposals=[set_score(9)], usage=Usage(input_tokens=1000))
     brain = ListBrain(plans=plan_only(), patches=[fix])
-    config = RunConfig(repo=repo, goal="raise the score", metrics="score >= 5", max_tokens=1000)
+    config = RunConfig(repo=repo, goal="raise the score", metrics="score >= 5", max_tokens=1000,
+                       editable=["score.txt"])  # main.py reads it: an input, editable only by the user
     result = run(config, BrainClient(in_process(brain), name="list", budgets=config.budgets()))
     assert (result.outcome, result.reason) == ("SUCCESS", "all 1 target(s) met")
     assert [r.kind for r in brain.seen] == ["plan", "patch"]

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 
 METRICS_FILE_ENV = "METRICS_EMIT_FILE"
+TREE_ENV = "METRICS_TREE"
 
 
 def emit(name: str, value: object) -> None:
@@ -37,6 +39,18 @@ def emit(name: str, value: object) -> None:
         "value": value,
         "pid": os.getpid(),
         "t": time.time(),
+        "site": _site(),
     }
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(line) + "\n")
+
+
+def _site() -> str:
+    """``file:function`` of the code that called emit (the file relative to the measured tree)."""
+    frame = sys._getframe(2)
+    path = os.path.realpath(frame.f_code.co_filename)
+    root = os.environ.get(TREE_ENV)
+    if root:
+        root = os.path.realpath(root) + os.sep
+        path = path[len(root):] if path.startswith(root) else path
+    return f"{path}:{frame.f_code.co_name}"

@@ -17,6 +17,7 @@ class Added:
     node: ast.AST
     function: str
     source: str
+    docstring: bool = False
 
     @property
     def line(self) -> int:
@@ -32,7 +33,17 @@ class Added:
 
 
 def added_nodes(ctx: AuditContext) -> list[Added]:
-    """Every node of a changed .py file that the old version did not have (compared by structure)."""
+    """Every node of a changed .py file that the old version did not have (compared by structure); computed once
+    per candidate."""
+    cached = ctx.memo.get("added")
+    if isinstance(cached, list):
+        return cached
+    found = _added(ctx)
+    ctx.memo["added"] = found
+    return found
+
+
+def _added(ctx: AuditContext) -> list[Added]:
     found: list[Added] = []
     for path in ctx.files:
         after = ctx.after.get(path)
@@ -50,12 +61,25 @@ def added_nodes(ctx: AuditContext) -> list[Added]:
             except SyntaxError:
                 pass
         owners = _owners(new)
+        docs = _docstrings(new)
         for node in ast.walk(new):
             dumped = ast.dump(node)
             if old_counts[dumped] > 0:
                 old_counts[dumped] -= 1
                 continue
-            found.append(Added(path, node, owners.get(id(node), ""), after))
+            found.append(Added(path, node, owners.get(id(node), ""), after, id(node) in docs))
+    return found
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the docstrings (and their statements) of the module, classes and functions."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body \
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            found |= {id(body[0]), id(body[0].value)}
     return found
 
 

@@ -2,12 +2,13 @@
 
 ``literal_metric``: a constant written where a metric is reported: a dict
 entry or subscript keyed by a metric name, ``emit("loss", 0.01)``, a printed
-``"fib_10=55"`` (plain, f-string, ``%`` or ``.format``), a function named
-after a metric returning a constant, or a metric-named variable assigned a
-constant that already meets its target.
+``"fib_10=55"`` (plain, f-string, ``%`` or ``.format``), or a metric-named
+variable assigned a constant that already meets its target. (A function that
+returns a constant whatever its inputs is ``metric_without_work``.)
 
-``special_case``: an ``if x == INPUT: return CONST`` (or a dict keyed by an
-input) where INPUT is a literal of the measured command or its harness, or
+``special_case``: a condition (``if``, ``while``, a conditional expression, a
+``match`` case) comparing with INPUT that yields CONST, or a table keyed by
+INPUT, where INPUT is a number of the measured command or its harness, or
 CONST is a target value: an answer cached for the benchmark.
 """
 
@@ -29,6 +30,8 @@ def check_literal_metrics(ctx: AuditContext) -> AuditFinding:
     names = ctx.metric_names()
     hits: list[dict[str, Any]] = []
     for added in added_nodes(ctx):
+        if added.docstring:
+            continue  # documentation may name a metric and its target
         why = _literal_metric(added.node, names, added, ctx)
         if why:
             hits.append(added.hit(why=why))
@@ -62,9 +65,6 @@ def _literal_metric(node: ast.AST, names: set[str], added: Added, ctx: AuditCont
         return "a metric line formatted from a constant"
     if isinstance(node, ast.Assign) and constant(node.value) is not None:
         return _assignment(node, names, ctx)
-    if isinstance(node, ast.Return) and constant(node.value) is not None and added.function:
-        if any(name.lower() in added.function.lower() for name in names):
-            return f"{added.function}() returns the constant {constant(node.value)!r}"
     return None
 
 
@@ -100,19 +100,39 @@ def check_special_cases(ctx: AuditContext) -> AuditFinding:
     inputs = ctx.benchmark_inputs()
     answers = ctx.target_values()
     hits: list[dict[str, Any]] = []
+
+    def suspicious(compared: object | None, returned: object | None) -> bool:
+        if compared is None or returned is None:
+            return False
+        if isinstance(compared, _Ordered):
+            if not (is_numeric(returned) and abs(returned) > 2):
+                return False  # if n <= 1: return 1 is a base case
+            compared = compared.value
+        return _norm(compared) in inputs or (is_numeric(returned) and float(returned) in answers)
+
     for added in added_nodes(ctx):
         node = added.node
-        if isinstance(node, ast.If):
+        if isinstance(node, (ast.If, ast.While)):
+            compared, returned = _compared_literal(node.test), _returned_constant(node.body)
+            if suspicious(compared, returned):
+                hits.append(added.hit(input=repr(compared), answer=returned))
+        elif isinstance(node, ast.IfExp):
             compared = _compared_literal(node.test)
-            returned = _returned_constant(node.body)
-            if compared is not None and returned is not None and (
-                    _norm(compared) in inputs or (is_numeric(returned) and float(returned) in answers)):
-                hits.append(added.hit(input=compared, answer=returned))
-        if isinstance(node, ast.Dict) and node.keys:
-            keys = [constant(k) for k in node.keys]
+            if suspicious(compared, constant(node.body)):
+                hits.append(added.hit(input=repr(compared), answer=constant(node.body)))
+        elif isinstance(node, ast.Match):
+            for case in node.cases:
+                pattern = case.pattern
+                compared = constant(pattern.value) if isinstance(pattern, ast.MatchValue) else None
+                returned = _returned_constant(case.body)
+                if suspicious(compared, returned):
+                    hits.append(added.hit(input=repr(compared), answer=returned))
+        elif isinstance(node, ast.Dict) and node.keys:
+            keys = [constant(k) for k in node.keys if k is not None]
             values = [constant(v) for v in node.values]
-            if all(v is not None for v in values) and any(k is not None and _norm(k) in inputs for k in keys):
-                hits.append(added.hit(input=next(k for k in keys if k is not None and _norm(k) in inputs)))
+            numeric_keys = [k for k in keys if is_numeric(k) and _norm(k) in inputs]
+            if all(v is not None for v in values) and numeric_keys:
+                hits.append(added.hit(input=numeric_keys[0]))
     if hits:
         return vetoed("special_case", hits, "a hard-coded answer for a benchmark input")
     return passed("special_case", "no input is special-cased")
@@ -123,17 +143,32 @@ def _norm(value: object) -> object:
 
 
 def _compared_literal(test: ast.AST) -> object | None:
-    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is, ast.In)):
+    """The literal a condition compares with (``n == 24``, ``n in (24, 25)``, ``n >= 24``), else None.
+
+    Orderings count only with an answer that is no trivial base case (see ``suspicious``)."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
         for side in (test.comparators[0], test.left):
-            value = constant(side)
-            if value is not None:
-                return value
+            values = [constant(e) for e in side.elts] if isinstance(side, (ast.Tuple, ast.List, ast.Set)) \
+                else [constant(side)]
+            for value in values:
+                if value is not None:
+                    return value if isinstance(test.ops[0], (ast.Eq, ast.Is, ast.In)) else _Ordered(value)
     if isinstance(test, ast.BoolOp):
         for value in test.values:
             found = _compared_literal(value)
             if found is not None:
                 return found
     return None
+
+
+class _Ordered:
+    """A literal compared with an ordering: suspicious only with a non-trivial constant answer."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
 
 
 def _returned_constant(body: list[ast.stmt]) -> object | None:

@@ -1,10 +1,19 @@
-"""Protected paths, and which changes are mere churn (docs, diagrams, prompts).
+"""The trust boundary, file by file: what a patch may change, and what is protected whatever the plan says.
 
-Protected by default: the engine's helper, metric artifacts the plan reads,
-tests, evaluators, verifiers and benchmark harnesses, and data files. The
-plan adds its own (for instance the file of a metric's canonical
-calculation). Only the user can lift a default, with ``allow_paths``; a
-brain cannot.
+Protected always (``why_protected``): the engine's helper and configuration,
+test configuration (``pytest.ini``, ``setup.cfg``, ``tox.ini``,
+``pyproject.toml``, ``conftest.py``, ``.gitignore``), existing tests (unless
+the goal is about tests and the plan names them), evaluators, verifiers and
+benchmark harnesses, metric artifacts, the plan's own protected paths, and
+every file the measured commands read at baseline (observed, not guessed by
+suffix). The sandbox mounts these read-only at run time too.
+
+Editable (``boundary.why_outside``): only what the plan's patch intents name, widened
+by the user (``--editable GLOB``). A new code file may be added in a folder
+that holds an editable file; any other new file must be named by an intent.
+When no intent names a file, the code outside the measurement (every source
+file not protected) is the editable area. Only the user lifts a protection,
+with ``allow_paths`` or ``--allow RULE:PATH``; a brain cannot.
 """
 
 from __future__ import annotations
@@ -12,70 +21,64 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
 
-from remoroo.audit.findings import AuditFinding, passed, vetoed
-from remoroo.model.plan import Plan
+from remoroo.model.plan import FILE_PROBES, Plan
 
-if TYPE_CHECKING:
-    from remoroo.audit.context import AuditContext
-
-ENGINE = ("remoroo.py", "remoroo/*", ".remoroo/*", "sitecustomize.py", "usercustomize.py", "*.pth")
-TESTS = ("tests/*", "test/*", "*/tests/*", "test_*.py", "*/test_*.py", "*_test.py", "conftest.py", "*/conftest.py")
+ENGINE = ("remoroo.py", "remoroo/*", ".remoroo/*", "sitecustomize.py", "*/sitecustomize.py", "usercustomize.py",
+          "*/usercustomize.py", "*.pth")
+CONFIG_NAMES = {"remoroo.toml", ".gitignore", ".gitattributes", "pytest.ini", ".pytest.ini", "setup.cfg", "tox.ini",
+                "pyproject.toml", "conftest.py", ".coveragerc", "noxfile.py", ".env", "pyvenv.cfg"}
+TESTS = ("tests/*", "test/*", "*/tests/*", "*/test/*", "test_*.py", "*/test_*.py", "*_test.py", "*/*_test.py")
 HARNESS = re.compile(r"^(eval|evaluate|evaluation|evaluator|verify|verifier|bench|benchmark|benchmarks|grade|grader|"
-                     r"scoring|metrics?)(_[\w.]*)?(\.py|\.sh)?$")
-DATA_SUFFIXES = {".csv", ".tsv", ".parquet", ".npy", ".npz", ".pkl", ".pickle", ".h5", ".hdf5", ".arrow",
-                 ".feather", ".jsonl", ".xlsx", ".db", ".sqlite"}
-DATA_DIRS = {"data", "datasets", "dataset", "fixtures", "testdata"}
+                     r"scoring|metrics?|judge|checker)(_[\w.]*)?(\.py|\.sh)?$")
+CODE_SUFFIXES = {".py", ".pyx", ".pxd", ".c", ".h", ".cc", ".cpp", ".hpp", ".rs", ".go", ".js", ".mjs", ".ts",
+                 ".java", ".kt", ".rb", ".jl", ".r", ".lua", ".zig", ".swift", ".scala", ".cs", ".php"}
 
 
-def protected_patterns(plan: Plan) -> list[str]:
-    patterns = list(ENGINE) + list(TESTS) + list(plan.protected_paths)
-    patterns += [i.path for i in plan.instrumentation if i.source == "json_artifact" and i.path]
-    return patterns
+def is_config(path: str) -> bool:
+    return PurePosixPath(path).name.lower() in CONFIG_NAMES
 
 
-def why_protected(path: str, plan: Plan) -> str | None:
-    """The reason ``path`` is protected, or None."""
-    for pattern in protected_patterns(plan):
+def is_test(path: str) -> bool:
+    return any(_matches(path, pattern) for pattern in TESTS)
+
+
+def is_code(path: str) -> bool:
+    return PurePosixPath(path).suffix.lower() in CODE_SUFFIXES
+
+
+def artifacts(plan: Plan) -> list[str]:
+    """Files the measured commands must write: metric artifacts and report probes."""
+    return [i.path for i in plan.instrumentation
+            if i.path and (i.source == "json_artifact" or i.probe in FILE_PROBES)]
+
+
+def why_protected(path: str, plan: Plan, inputs: frozenset[str] = frozenset(),
+                  tests_editable: frozenset[str] = frozenset()) -> str | None:
+    """The reason ``path`` is protected whatever the plan's intents say, or None."""
+    for pattern in ENGINE:
         if _matches(path, pattern):
-            return f"matches {pattern!r}"
-    pure = PurePosixPath(path)
-    if any(HARNESS.match(part) for part in pure.parts):
+            return "the engine's helper or an interpreter start-up hook"
+    if is_config(path):
+        return "engine, test or build configuration"
+    if path in artifacts(plan):
+        return "a metric artifact the run must write"
+    for pattern in plan.protected_paths:
+        if _matches(path, pattern):
+            return f"the plan protects {pattern!r}"
+    if path in inputs:
+        return "an input the measured commands read at baseline"
+    if is_test(path) and path not in tests_editable:
+        return "a test"
+    if any(HARNESS.match(part) for part in PurePosixPath(path).parts):
         return "an evaluator, verifier or benchmark harness"
-    if pure.suffix.lower() in DATA_SUFFIXES or any(part.lower() in DATA_DIRS for part in pure.parts[:-1]):
-        return "a data file"
     return None
-
-
-def check_protected(ctx: AuditContext) -> AuditFinding:
-    hits: list[dict[str, Any]] = []
-    for path in ctx.files:
-        if any(_matches(path, allowed) for allowed in ctx.allowed):
-            continue
-        why = why_protected(path, ctx.plan)
-        if why:
-            hits.append({"file": path, "line": 1, "code": why, "change": _change(ctx, path)})
-    if hits:
-        listed = ", ".join(f"{h['file']} ({h['code']})" for h in hits)
-        finding = vetoed("protected_paths", hits, "the patch touches a protected path")
-        finding.reason = f"the patch touches {listed}"
-        finding.evidence["files"] = [h["file"] for h in hits]
-        return finding
-    return passed("protected_paths", "no protected path touched")
-
-
-def _change(ctx: AuditContext, path: str) -> str:
-    before, after = ctx.before.get(path), ctx.after.get(path)
-    if before is None:
-        return "created"
-    if after is None:
-        return "deleted"
-    return "modified"
 
 
 def _matches(path: str, pattern: str) -> bool:
     pattern = pattern.strip().rstrip("/")
+    if not pattern:
+        return False
     if any(ch in pattern for ch in "*?["):
         return fnmatch.fnmatchcase(path, pattern)
     return path == pattern or path.startswith(pattern + "/")

@@ -88,6 +88,11 @@ def run_cmd(
     max_cost: float | None = typer.Option(None, "--max-cost", help="Cost budget (USD) for the run's brain calls."),
     sandbox: str | None = typer.Option(None, "--sandbox", help="on (bubblewrap, the default) | off (unsandboxed)."),
     memory_limit: int | None = typer.Option(None, "--memory-limit-mb", help="Memory of one measured command (MB)."),
+    editable: list[str] | None = typer.Option(None, "--editable", help=(
+        "Widen what patches may change: a path, folder or glob (repeatable).")),
+    allow: list[str] | None = typer.Option(None, "--allow", help=(
+        "Lift one audit rule for one path: RULE:PATH, e.g. tampering:src/clock.py (repeatable; the report "
+        "records it).")),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before running the plan's commands."),
     as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
 ) -> None:
@@ -102,7 +107,7 @@ def run_cmd(
                            "cluster": cluster,
                            "llm_model": llm_model, "llm_base_url": llm_base_url, "llm_provider": llm_provider,
                            "max_tokens": max_tokens, "max_cost_usd": max_cost, "sandbox": sandbox,
-                           "memory_limit_mb": memory_limit}
+                           "memory_limit_mb": memory_limit, "editable": editable or None, "allow": allow or None}
     if case is not None:
         if goal or metrics or repo:
             raise UserError("--case takes the repository, goal and metrics from case.json: drop REPO/--goal/--metrics.")

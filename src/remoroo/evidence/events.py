@@ -104,6 +104,8 @@ class Baseline(_Event):
     repeats: int
     duration_s: float
     commands: list[CommandSummary]
+    provenance: dict[str, str] = Field(default_factory=dict, description="Metric -> where its value comes from.")
+    inputs: list[str] = Field(default_factory=list, description="Files the commands read: protected from then on.")
 
 
 class PreflightFailed(_Event):

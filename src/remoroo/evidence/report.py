@@ -41,6 +41,7 @@ class MetricRow(BaseModel):
     baseline_spread: float | None = Field(default=None, description="MAD of the baseline's repeats.")
     final_spread: float | None = None
     repeats: int = 1
+    provenance: str = Field(default="", description="Where the value comes from: a probe, a pattern, an emit site.")
 
 
 class TurnRow(BaseModel):
@@ -73,6 +74,8 @@ class Report(BaseModel):
     metrics: list[MetricRow]
     turns: list[TurnRow]
     audit: list[AuditEntry]
+    overrides: list[AuditEntry] = Field(default_factory=list, description=(
+        "Findings the user lifted with --allow RULE:PATH, with what they would have vetoed."))
     flags: list[str]
     verification: dict[str, Any] | None
     duration_s: float
@@ -110,6 +113,7 @@ def build_report(folder: RunFolder) -> Report:
             metric=name, targets=texts, baseline=base.metrics.get(name) if base else None,
             turns={str(t.turn): t.metrics.get(name) for t in turns if t.metrics},
             final=final.metrics.get(name) if final else None, met=all(met) if met else None,
+            provenance=base.provenance.get(name, "") if base else "",
         ))
     return Report(
         run_id=first.run_id if first else folder.run_id, outcome=last.outcome, reason=last.reason,
@@ -119,6 +123,8 @@ def build_report(folder: RunFolder) -> Report:
                        duration_s=t.duration_s, metrics=t.metrics) for t in turns],
         audit=[AuditEntry(turn=c.turn, candidate=c.candidate, rule=f.rule, reason=f.reason, evidence=f.evidence)
                for c in candidates if c.audit for f in c.audit.findings if not f.passed],
+        overrides=[AuditEntry(turn=c.turn, candidate=c.candidate, rule=f.rule, reason=f.reason, evidence=f.evidence)
+                   for c in candidates if c.audit for f in c.audit.findings if "overridden" in f.evidence],
         flags=(base.flags if base else []) + [f"turn {c.turn}, candidate {c.candidate}: {f}"
                                               for c in candidates for f in c.flags],
         verification=verified.model_dump(mode="json") if verified else None,
@@ -182,6 +188,9 @@ def render_markdown(report: Report) -> str:
                  *[fmt(row.turns.get(t)) for t in turn_ids], _spread(row.final, row.final_spread, row.repeats),
                  "—" if row.met is None else ("yes" if row.met else "no")]
         lines.append("| " + " | ".join(cells) + " |")
+    sources = [f"- **{row.metric}**: {row.provenance}" for row in report.metrics if row.provenance]
+    if sources:
+        lines += ["", "Where each metric comes from:", "", *sources]
     lines += ["", "### Turns", ""]
     if report.turns:
         lines += ["| turn | candidates | decision | reason | files | duration |", "|---|---|---|---|---|---|"]
@@ -194,6 +203,8 @@ def render_markdown(report: Report) -> str:
     lines += ["", "### Audit", ""]
     lines += [f"- turn {a.turn}, candidate {a.candidate}: **{a.rule}**: {a.reason}; "
               f"evidence: `{json.dumps(a.evidence, sort_keys=True)}`" for a in report.audit] or ["No veto."]
+    lines += [f"- turn {a.turn}, candidate {a.candidate}: **override** of **{a.rule}** by the user: {a.reason}; "
+              f"lifted: `{json.dumps(a.evidence.get('overridden'), sort_keys=True)}`" for a in report.overrides]
     lines += [f"- flag: {f}" for f in report.flags]
     if report.verification:
         v = report.verification

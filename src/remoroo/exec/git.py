@@ -65,3 +65,33 @@ def git_ok(repo: Path, *args: str, input_text: str | None = None,
 def toplevel(path: Path) -> Path | None:
     ok, out = git_ok(path, "rev-parse", "--show-toplevel")
     return Path(out) if ok and out else None
+
+
+def cat_files(repo: Path, specs: list[str], timeout_s: float = 60.0) -> list[bytes | None]:
+    """The contents of many ``COMMIT:PATH`` objects in one ``git cat-file --batch`` call (None: missing)."""
+    if not specs:
+        return []
+    cmd = ["git", "-C", str(repo), *_ISOLATION, "cat-file", "--batch"]
+    try:
+        done = subprocess.run(cmd, input="".join(s + "\n" for s in specs).encode(), capture_output=True, env=_ENV,
+                              timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GitError(f"git cat-file --batch failed to run: {exc}") from exc
+    if done.returncode != 0:
+        raise GitError(f"git cat-file --batch failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
+    out, at = done.stdout, 0
+    found: list[bytes | None] = []
+    for _ in specs:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found.append(out[at:at + size])
+            at += size + 1
+        elif len(header) == 3:  # a tree or another object: no file text
+            at += int(header[2]) + 1
+            found.append(None)
+        else:
+            found.append(None)
+    return found

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from remoroo.exec.git import git, git_ok
+from remoroo.exec.git import cat_files, git, git_ok
 
 FULL_REF = "refs/remoroo/full"
 SKIP_DIRS = {".git", ".remoroo", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache",
@@ -103,6 +103,11 @@ class Workspace:
         """The text of ``path`` at ``commit``, or None where it does not exist."""
         ok, text = git_ok(self.root, "cat-file", "-p", f"{commit}:{path}", keep_output=True)
         return text if ok else None
+
+    def read_many(self, commit: str, paths: list[str]) -> dict[str, str | None]:
+        """``read_at`` for many paths in one git call."""
+        blobs = cat_files(self.root, [f"{commit}:{p}" for p in paths])
+        return {p: None if b is None else b.decode("utf-8", "replace") for p, b in zip(paths, blobs, strict=True)}
 
     def changed_files(self, old: str, new: str) -> list[str]:
         out = git(self.root, "diff", "--name-only", "-z", old, new)

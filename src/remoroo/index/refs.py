@@ -1,7 +1,7 @@
 """What a planned command line refers to, checked against the repository before anything runs (``command_defects``).
 
-A command is refused when it names a file that does not exist (and no patch
-intent creates it), a Makefile target the Makefile does not define, a
+A command is refused when it names a file that does not exist (a patch may
+not create what is measured), a Makefile target the Makefile does not define, a
 repository Python module that is not there (``python3 -m pkg.missing``), or
 an npm script that ``package.json`` does not have. Programs on PATH and
 packages from elsewhere are not second-guessed.
@@ -133,7 +133,6 @@ def command_defects(plan: Plan, root: Path) -> list[str]:
     """What each command names exists in the repository: its cwd, files, make targets, modules, scripts."""
     defects: list[str] = []
     seen: set[str] = set()
-    created = {str(PurePosixPath(p)) for i in plan.patch_intents for p in i.creates + i.files}
     for cmd in plan.commands:
         if cmd.name in seen:
             defects.append(f"command name {cmd.name!r} is used twice")
@@ -150,8 +149,63 @@ def command_defects(plan: Plan, root: Path) -> list[str]:
             rel = str(PurePosixPath(rel))
             if not inside(rel):
                 defects.append(f"command {cmd.name!r} references {ref!r}, outside the repository")
-            elif not (root / rel).exists() and rel not in created:
-                defects.append(
-                    f"command {cmd.name!r} references {ref!r}, which does not exist and no patch intent creates it"
-                )
+            elif not (root / rel).exists():
+                defects.append(f"command {cmd.name!r} references {ref!r}, which does not exist in the repository (a "
+                               "plan measures what the repository holds, not what a patch would create)")
     return defects
+
+
+_PRINTERS = {"echo", "printf", "cat", "tee", "yes", "cp", "mv", "ln", "touch", "dd", "install"}
+_INLINE = {"-c", "-e", "--eval", "-E"}
+_MASKS = {"true", ":", "false"}
+_BRANCHES = {"test", "[", "[[", "if", "case"}
+
+
+def measurement_defects(plan: Plan) -> list[str]:
+    """A plan may not measure something of its own making: its commands run the repository's code, nothing else.
+
+    Refused: a command that prints or writes metric-shaped text itself (``...; echo acc=1``, an inline
+    ``python -c`` that prints a label, a copy onto a metric artifact), sleeps, branches on files
+    (``test -f MARKER``), or masks an exit status (``|| true``).
+    """
+    labels = _labels(plan)
+    artifacts = {i.path for i in plan.instrumentation if i.path}
+    defects: list[str] = []
+    for cmd in plan.commands:
+        where = f"command {cmd.name!r}"
+        parts = [w for piece in re.split(r"\|\||&&|;|\||\n|&(?!\d)", cmd.run) for w in words(piece)]
+        for i, tokens in enumerate(parts):
+            program = PurePosixPath(tokens[0]).name
+            text = " ".join(tokens[1:])
+            if program == "sleep":
+                defects.append(f"{where} sleeps: a measurement times the repository's code, not a pause")
+            elif program in _BRANCHES:
+                defects.append(f"{where} branches on the file system ({' '.join(tokens)[:60]}): "
+                               "what is measured may not depend on marker files")
+            elif program in _MASKS and i > 0 or tokens[:2] == ["exit", "0"]:
+                defects.append(f"{where} masks the exit status ({' '.join(tokens)}): drop it")
+            elif (program in _PRINTERS or any(t in _INLINE for t in tokens[1:2])) and (
+                    _labelled(text, labels) or any(a in tokens for a in artifacts)):
+                defects.append(f"{where} prints or writes a metric itself ({' '.join(tokens)[:80]}): the metric "
+                               "must come from the repository's code")
+        if re.search(r">\s*(" + "|".join(re.escape(a) for a in artifacts) + r")\b", cmd.run) and artifacts:
+            defects.append(f"{where} redirects output onto a metric artifact: the program must write it")
+    return defects
+
+
+def _labels(plan: Plan) -> set[str]:
+    found: set[str] = set()
+    for inst in plan.instrumentation:
+        if inst.pattern:
+            head = re.sub(r"\\[sdwbSDWB]|[\^$*+?]|\[[^\]]*\]", " ", inst.pattern.split("(", 1)[0]).replace("\\", "")
+            found |= set(re.findall(r"[A-Za-z_][\w\-.]*", head)[-1:])
+        if inst.key:
+            found.add(inst.key.split(".")[-1])
+        if inst.name:
+            found.add(inst.name)
+        found.add(inst.metric)
+    return {f for f in found if len(f) > 1}
+
+
+def _labelled(text: str, labels: set[str]) -> bool:
+    return any(re.search(rf"(?<![\w]){re.escape(label)}\W{{0,3}}\s*[=:]", text) for label in labels)

@@ -28,6 +28,9 @@ class PlanMeasurer:
         """Candidates go to the cluster when there is one and no metric depends on the machine."""
         return self.remote is not None and can_measure_away(metrics)
 
+    def protect_inputs(self, inputs: list[str]) -> None:
+        self.env = self.env.model_copy(update={"inputs": sorted(inputs)})
+
     def measure(self, plan: Plan, metrics: list[str], tree: Path, logs: Path, *, repeats: int, deadline: float,
                 first: Measurement | None = None, away: bool = False) -> Measurement:
         if away and self.remote is not None and can_measure_away(metrics):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Callable
 
-from remoroo.audit import AuditContext, AuditVerdict, audit
-from remoroo.audit.paths import why_protected
+from remoroo.audit import AuditContext, AuditFinding, AuditVerdict, audit, check_preserved, overridden, why_protected
+from remoroo.audit.behaviour import check_inputs, check_output, check_sites, speed_goal
 from remoroo.evidence.events import WitnessesWritten
 from remoroo.loop.state import RunContext, Setup
 from remoroo.measure.once import Measurement
@@ -40,16 +41,80 @@ def _summary(w: Witness) -> str:
     return f"{w.kind}{where}: {what}"
 
 
-def audit_change(ctx: RunContext, setup: Setup, old: str, new: str, files: list[str]) -> AuditVerdict:
+def audit_change(ctx: RunContext, setup: Setup, old: str, new: str, files: list[str],
+                 instrumentation: bool = False) -> AuditVerdict:
     """Audit the change between two commits of the workspace, against the setup's plan and baseline."""
     ws = ctx.workspace
+    overrides = tuple(ctx.config.allow) + tuple(f"*:{p}" for p in ctx.config.allow_paths)
+    before, after = ws.read_many(old, files), ws.read_many(new, files)
+
+    @functools.cache
+    def read_before(path: str) -> str | None:
+        return before[path] if path in before else ws.read_at(old, path)
+
+    @functools.cache
+    def exists_after(path: str) -> bool:
+        return (after[path] if path in after else ws.read_at(new, path)) is not None
+
     return audit(AuditContext(
-        plan=setup.plan, goal=setup.goal,
-        before={f: ws.read_at(old, f) for f in files}, after={f: ws.read_at(new, f) for f in files},
-        baseline=setup.baseline_metrics, allowed=tuple(ctx.config.allow_paths), harness_text=setup.harness_text,
-    ))
+        plan=setup.plan, goal=setup.goal, before=before, after=after,
+        baseline=setup.baseline_metrics, harness_text=setup.harness_text,
+        inputs=frozenset(setup.baseline.inputs), editable=tuple(ctx.config.editable), instrumentation=instrumentation,
+        exists_after=exists_after, read_before=read_before,
+    ), overrides)
+
+
+def measured_findings(ctx: RunContext, setup: Setup, measurement: Measurement) -> list[AuditFinding]:
+    """The checks that need the candidate's measurement: preserved outputs, output and inputs, emission sites."""
+    base = setup.baseline
+    findings: list[AuditFinding] = []
+    if setup.plan.preserve:
+        findings.append(check_preserved(setup.plan, setup.baseline_metrics, dict(measurement.metrics)))
+    if speed_goal(setup.goal) and base.code_runs:
+        findings.append(check_output(base.output, measurement.output))
+    if base.code_runs and measurement.code_runs:
+        findings.append(check_inputs(base.inputs, measurement.inputs, measurement.written))
+    findings.append(check_sites(base.sites, measurement.sites, setup.metrics))
+    overrides = tuple(ctx.config.allow) + tuple(f"*:{p}" for p in ctx.config.allow_paths)
+    return overridden(AuditVerdict(passed=True, findings=findings), overrides).findings
 
 
 def protection(plan: Plan) -> Callable[[str], str | None]:
     """The audit's path rule for ``plan``, for marking the files a brain is shown."""
     return lambda rel: why_protected(rel, plan)
+
+
+def frozen_tests(setup: Setup, measurement: Measurement) -> Measurement:
+    """Test-derived metrics over the test set measured at baseline: new tests must pass, but never count."""
+    frozen = {case for case, status in setup.baseline.tests.items() if status != "skipped"}
+    if not frozen or not measurement.tests:
+        return measurement
+    now = measurement.tests
+    passed = sum(1 for case in frozen if now.get(case) == "passed")
+    failed = sum(1 for case in frozen if now.get(case) not in ("passed", "skipped")) + sum(
+        1 for case, status in now.items() if case not in frozen and status == "failed")
+    values: dict[str, int | bool] = {"tests_passed": passed, "tests_failed": failed,
+                                     "tests_pass": failed == 0 and passed > 0}
+    metrics = dict(measurement.metrics)
+    for inst in setup.plan.instrumentation:
+        if inst.probe in values and inst.metric in metrics:
+            metrics[inst.metric] = values[inst.probe]
+    return measurement.model_copy(update={"metrics": metrics})
+
+
+def provenance(plan: Plan, measurement: Measurement) -> dict[str, str]:
+    """Where each instrumented metric's value comes from, in words, for the report."""
+    found: dict[str, str] = {}
+    for inst in plan.instrumentation:
+        command = f"command {inst.command!r}" if inst.command else "every command"
+        if inst.source == "probe":
+            where = f" ({inst.path})" if inst.path else ""
+            found[inst.metric] = f"engine probe {inst.probe} of {command}{where}"
+        elif inst.source == "stdout":
+            found[inst.metric] = f"stdout of {command}, pattern {inst.pattern!r}"
+        elif inst.source == "emit":
+            sites = measurement.sites.get(inst.name or inst.metric, [])
+            found[inst.metric] = f"remoroo.emit({inst.name or inst.metric!r}) at {', '.join(sites) or 'no site yet'}"
+        else:
+            found[inst.metric] = f"{inst.path}:{inst.key}, written by {command} during the measurement"
+    return found

@@ -9,7 +9,7 @@ from remoroo.audit.paths import why_protected
 from remoroo.errors import PlanRejected, SpecError
 from remoroo.evidence.events import PlanAccepted, PlanGivenUp, PlanRejectedEvent, PlanUnmeasurable
 from remoroo.index.discovery import discover_commands
-from remoroo.index.refs import command_defects
+from remoroo.index.refs import command_defects, measurement_defects
 from remoroo.index.slice import build_slice, list_files
 from remoroo.loop.hydration import ask
 from remoroo.loop.state import Ending, Planned, RunContext
@@ -86,6 +86,7 @@ def validate_plan(plan: Plan, goal: Goal, root: Path) -> Goal:
     except SpecError as exc:
         raise PlanRejected([f"resolved_targets: {exc}"]) from exc
     defects = (semantic_defects(plan, full) + service_defects(plan) + command_defects(plan, root)
+               + measurement_defects(plan)
                + instrument_defects(plan, full) + path_defects(plan))
     if defects:
         raise PlanRejected(defects)

@@ -22,7 +22,7 @@ from remoroo.evidence.events import (
 )
 from remoroo.index.slice import build_slice, plan_entries
 from remoroo.loop.hydration import ask
-from remoroo.loop.observe import audit_change, log_tails, protection, witnesses
+from remoroo.loop.observe import audit_change, log_tails, protection, provenance, witnesses
 from remoroo.loop.planning import PlanAsk, make_plan
 from remoroo.loop.state import Ending, Kept, Planned, Progress, RunContext, Setup
 from remoroo.measure.repeat import baseline_repeats, noise_floors, repeats_for
@@ -94,13 +94,15 @@ def baseline(ctx: RunContext, planned: Planned, start: str, instrumentation_diff
         result = ctx.measurer.measure(plan, metrics, ctx.work_root, logs, repeats=baseline_repeats(repeats),
                                       deadline=deadline, first=first)
     noise = Noise(rel_tol_timing=ctx.config.noise_rel_timing, floors=noise_floors(result))
+    ctx.measurer.protect_inputs(result.inputs)  # what the baseline read is read-only for every candidate
     setup = Setup(plan=plan, goal=planned.goal, harness_text=planned.harness_text, baseline=result, noise=noise,
                   repeats=repeats, start_commit=start, instrumentation_diff=instrumentation_diff)
     ctx.folder.write_json("turns/0/metrics.json", result)
     ctx.folder.append(Baseline(
         metrics=dict(result.metrics), missing=result.missing, flags=result.flags, spread=result.spread,
         repeats=result.repeats, duration_s=round(result.duration_s, 3),
-        commands=[CommandSummary.model_validate(c) for c in result.command_summary()]))
+        commands=[CommandSummary.model_validate(c) for c in result.command_summary()],
+        provenance=provenance(plan, result), inputs=list(result.inputs)))
     found = witnesses(ctx, setup, result, 0, ctx.work_root)
     summary = StateSummary(label="baseline", turn=0, metrics=dict(result.metrics), decision="BASELINE",
                            reason="the repository as given")
@@ -152,7 +154,7 @@ def instrument(ctx: RunContext, setup: Setup, progress: Progress,
         return None
     commit = ws.commit("remoroo instrumentation")
     files = ws.changed_files(start, commit)
-    verdict = audit_change(ctx, setup, start, commit, files)
+    verdict = audit_change(ctx, setup, start, commit, files, instrumentation=True)
     if not verdict.passed:
         ws.reset(start)
         ctx.folder.write_json("audit/instrumentation.json", verdict)

@@ -41,6 +41,10 @@ class Measurer(Protocol):
 
     def measures_away(self, metrics: list[str]) -> bool: ...
 
+    def protect_inputs(self, inputs: list[str]) -> None:
+        """Mount these files (what the baseline read) read-only in every later measurement."""
+        ...
+
 
 @dataclass(frozen=True)
 class Ending:

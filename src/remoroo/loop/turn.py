@@ -15,13 +15,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from remoroo.audit import AuditFinding, AuditVerdict, check_preserved, churn_only
+from remoroo.audit import AuditFinding, AuditVerdict, churn_only
 from remoroo.errors import PatchRejected
 from remoroo.evidence.events import CandidateDone, CommandSummary, PatchesRejected, TurnDone
 from remoroo.exec.pool import LocalExecutor
 from remoroo.index.slice import build_slice, plan_entries
 from remoroo.loop.hydration import ask
-from remoroo.loop.observe import audit_change, log_tails, protection, witnesses
+from remoroo.loop.observe import audit_change, frozen_tests, log_tails, measured_findings, protection, witnesses
 from remoroo.loop.state import Kept, Progress, RunContext, Setup
 from remoroo.measure.once import Measurement
 from remoroo.model.decide import Verdict, judge_candidate, score
@@ -207,15 +207,15 @@ def _evaluate(ctx: RunContext, setup: Setup, kept: Kept, cand: Candidate, logs: 
         return
     measurement = ctx.measurer.measure(setup.plan, setup.metrics, cand.tree or ctx.work_root, logs,
                                        repeats=setup.repeats, deadline=ctx.budgets.deadline, away=True)
+    measurement = frozen_tests(setup, measurement)
     cand.measurement = measurement
-    if setup.plan.preserve:
-        preserved = check_preserved(setup.plan, setup.baseline_metrics, dict(measurement.metrics))
-        verdict.findings.append(preserved)
-        verdict.passed = verdict.passed and preserved.passed
-        cand.audit = verdict
-        if not preserved.passed:
-            _veto(ctx, turn, cand, verdict.vetoes)
-            return
+    after = measured_findings(ctx, setup, measurement)
+    verdict.findings += after
+    verdict.passed = verdict.passed and all(f.passed for f in after)
+    cand.audit = verdict
+    if not verdict.passed:
+        _veto(ctx, turn, cand, verdict.vetoes)
+        return
     decided = judge_candidate(setup.goal, kept.metrics, kept.runs, measurement.metrics, measurement.code_runs,
                               setup.baseline_metrics, setup.noise)
     if measurement.problems and decided.decision != "KEPT":

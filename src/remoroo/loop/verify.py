@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from remoroo.evidence.events import Verification
+from remoroo.loop.observe import frozen_tests, measured_findings
 from remoroo.loop.state import RunContext, Setup
 from remoroo.model.decide import final_outcome
 from remoroo.model.goal import Scalar
@@ -36,9 +37,14 @@ def verify_final(ctx: RunContext, setup: Setup, diff: str, claimed: Outcome, rea
         deadline = max(ctx.budgets.deadline, time.monotonic() + 2 * setup.baseline.duration_s + 5.0)
         result = ctx.measurer.measure(setup.plan, setup.metrics, checkout, ctx.folder.root / "verify-logs",
                                       repeats=setup.repeats, deadline=deadline)
+        result = frozen_tests(setup, result)
     finally:
         ws.remove_checkout(checkout)
     verified, why = final_outcome(setup.goal, setup.baseline_metrics, result.metrics, True, setup.noise)
+    broken = [f for f in measured_findings(ctx, setup, result) if not f.passed]
+    if broken:  # the behaviour checks, again in a fresh sandbox
+        ctx.folder.write_json("audit/verification.json", broken)
+        verified, why = "FAIL", "; ".join(f"{f.rule}: {f.reason}" for f in broken)
     ctx.folder.append(Verification(applied=True, metrics=dict(result.metrics), missing=result.missing,
                                    spread=result.spread, repeats=result.repeats, outcome=verified, reason=why))
     if RANK[verified] < RANK[claimed]:

@@ -37,6 +37,10 @@ _NETWORK_ERROR = re.compile(
     re.I)
 
 
+INPUTS_FILE_ENV = "METRICS_INPUTS_FILE"  # where the helper's audit hook records the files a command opens
+TREE_ENV = "METRICS_TREE"
+
+
 class Environment(BaseModel):
     """What every measured command gets besides the plan's own env."""
 
@@ -47,6 +51,7 @@ class Environment(BaseModel):
     venvs: dict[str, str] = Field(default_factory=dict, description="The repository's virtualenvs, shown read-only.")
     readonly: list[str] = Field(default_factory=list, description="Files of the tree mounted read-only.")
     allowed: list[str] = Field(default_factory=list, description="Protected paths the user lets change.")
+    inputs: list[str] = Field(default_factory=list, description="Files the baseline read: read-only from then on.")
 
 
 class CommandRun(BaseModel):
@@ -131,6 +136,8 @@ def _spec(cmd: Command, tree: Path, metrics: Path, env: Environment, base: dict[
     child.update(cmd.env)
     child = {k: v for k, v in child.items() if "\0" not in k + v}
     child[sb.EMIT_FILE_ENV] = f"{sb.METRICS if sealed else metrics}/{cmd.name}.ndjson"
+    child[INPUTS_FILE_ENV] = f"{sb.METRICS if sealed else metrics}/{cmd.name}.inputs"
+    child[TREE_ENV] = root
     helpers = sb.HELPERS if sealed else env.shim_dir
     child["PYTHONPATH"] = ":".join(p for p in (helpers, child.get("PYTHONPATH", "")) if p)
     ready = cmd.ready.model_dump(mode="json") if cmd.ready else None

@@ -19,9 +19,11 @@ from typing import Union
 
 from pydantic import BaseModel, Field
 
+from remoroo.audit.behaviour import normalize
 from remoroo.measure.commands import CommandRun, Environment, execute
-from remoroo.measure.probes import read_report_probe
+from remoroo.measure.probes import junit_cases, read_report_probe
 from remoroo.measure.protect import readonly_files
+from remoroo.model.metrics import is_memory, is_timing
 from remoroo.model.plan import FILE_PROBES, Instrument, Plan
 
 Value = Union[bool, int, float, str]
@@ -36,6 +38,14 @@ class Measurement(BaseModel):
     repeats: int = 1
     samples: dict[str, list[float]] = Field(default_factory=dict, description="Numeric values of every repeat.")
     spread: dict[str, float] = Field(default_factory=dict, description="Median absolute deviation of the samples.")
+    inputs: list[str] = Field(default_factory=list, description="Tree files the commands read and never wrote.")
+    written: list[str] = Field(default_factory=list, description="Tree files the commands wrote.")
+    output: dict[str, list[str]] = Field(default_factory=dict, description=(
+        "Each job's stdout about the work (timing lines dropped; lines that varied between repeats masked)."))
+    sites: dict[str, list[str]] = Field(default_factory=dict, description=(
+        "Emitted metric -> the file:function that emitted it."))
+    tests: dict[str, str] = Field(default_factory=dict, description=(
+        "Each test case of the JUnit report -> passed, failed or skipped (the measured set is frozen at baseline)."))
 
     @property
     def code_runs(self) -> bool:
@@ -71,9 +81,10 @@ def measure(plan: Plan, metrics: list[str], tree: Path, logs: Path, env: Environ
     logs.mkdir(parents=True, exist_ok=True)
     flags = _clear_artifacts(plan, tree)
     if env.sandbox.sealed:
-        env = env.model_copy(update={"readonly": readonly_files(plan, tree, env.allowed)})
+        env = env.model_copy(update={"readonly": readonly_files(plan, tree, env.allowed, env.inputs)})
     runs = execute(plan, tree, logs, env, deadline)
     result = Measurement(commands=runs, flags=flags)
+    observe(result, plan, logs)
     for metric in metrics:
         inst = plan.instrument_for(metric)
         if inst is None:
@@ -85,8 +96,64 @@ def measure(plan: Plan, metrics: list[str], tree: Path, logs: Path, env: Environ
             result.missing[metric] = str(exc)
             if "copy of" in str(exc):
                 result.flags.append(str(exc))
+    result.tests = _test_cases(plan, tree, start_wall)
     result.duration_s = time.perf_counter() - start
     return result
+
+
+def _test_cases(plan: Plan, tree: Path, start_wall: float) -> dict[str, str]:
+    for inst in plan.instrumentation:
+        report = tree / (inst.path or "")
+        if inst.probe in ("tests_passed", "tests_failed", "tests_pass") and inst.path and report.is_file() \
+                and report.stat().st_mtime >= start_wall:
+            try:
+                return junit_cases(report)
+            except LookupError:
+                return {}
+    return {}
+
+
+def observe(result: Measurement, plan: Plan, logs: Path) -> None:
+    """What the helper saw: the files each command opened, each job's output, each emission's site."""
+    read: set[str] = set()
+    written: set[str] = set()
+    for run in result.commands:
+        observed = logs / "metrics" / f"{run.name}.inputs"
+        if observed.is_file():
+            for line in observed.read_text(encoding="utf-8", errors="replace").splitlines():
+                kind, _, rel = line.partition(" ")
+                (written if kind == "w" else read).add(rel)
+        if run.role == "job":
+            skip = [i.pattern for i in plan.instrumentation if i.source == "stdout" and i.pattern
+                    and i.command in (None, run.name) and (is_timing(i.metric) or is_memory(i.metric))]
+            try:
+                text = Path(run.stdout_log).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            result.output[run.name] = normalize(text, skip)
+        for record in _emitted(logs, run.name):
+            site = record.get("site")
+            if isinstance(site, str) and isinstance(record.get("name"), str):
+                result.sites.setdefault(str(record["name"]), [])
+                if site not in result.sites[str(record["name"])]:
+                    result.sites[str(record["name"])].append(site)
+    result.written = sorted(written)
+    result.inputs = sorted(read - written)
+
+
+def _emitted(logs: Path, command: str) -> list[dict[str, object]]:
+    emit_file = logs / "metrics" / f"{command}.ndjson"
+    if not emit_file.is_file():
+        return []
+    found = []
+    for line in emit_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            found.append(record)
+    return found
 
 
 def _clear_artifacts(plan: Plan, tree: Path) -> list[str]:
@@ -147,16 +214,10 @@ def _from_emit(inst: Instrument, runs: list[CommandRun], logs: Path) -> Value:
     name = inst.name or inst.metric
     found: Value | None = None
     for run in runs:
-        emit_file = logs / "metrics" / f"{run.name}.ndjson"
-        if not emit_file.is_file():
-            continue
-        for line in emit_file.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict) and record.get("name") == name:
-                found = record.get("value")
+        for record in _emitted(logs, run.name):
+            value = record.get("value")
+            if record.get("name") == name and isinstance(value, (bool, int, float, str)):
+                found = value
     if found is None:
         raise LookupError(f"nothing called remoroo.emit({name!r}, ...) during this run")
     return found

@@ -31,18 +31,26 @@ def read_report_probe(inst: Instrument, tree: Path, start_wall: float) -> float 
 
 def junit_counts(path: Path) -> tuple[int, int]:
     """(passed, failed) over every testcase; errors count as failures, skips as neither."""
+    cases = junit_cases(path)
+    return (sum(1 for v in cases.values() if v == "passed"), sum(1 for v in cases.values() if v == "failed"))
+
+
+def junit_cases(path: Path) -> dict[str, str]:
+    """Each testcase (``classname::name``, numbered when repeated) -> passed, failed or skipped."""
     try:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError) as exc:
         raise LookupError(f"{path.name} is not JUnit XML: {exc}") from exc
-    passed = failed = 0
+    cases: dict[str, str] = {}
     for case in root.iter("testcase"):
         outcome = {child.tag for child in case}
-        if outcome & {"failure", "error"}:
-            failed += 1
-        elif "skipped" not in outcome:
-            passed += 1
-    return passed, failed
+        base = f"{case.get('classname', '')}::{case.get('name', '')}"
+        key, n = base, 1
+        while key in cases:
+            n += 1
+            key = f"{base}#{n}"
+        cases[key] = "failed" if outcome & {"failure", "error"} else "skipped" if "skipped" in outcome else "passed"
+    return cases
 
 
 def _coverage(path: Path) -> float:

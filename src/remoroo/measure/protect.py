@@ -10,6 +10,7 @@ one, so a large test suite costs one mount.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from remoroo.audit.paths import _matches, why_protected
@@ -17,16 +18,17 @@ from remoroo.exec.workspace import is_skipped_dir
 from remoroo.model.plan import FILE_PROBES, Plan
 
 
-def readonly_files(plan: Plan, tree: Path, allowed: list[str]) -> list[str]:
+def readonly_files(plan: Plan, tree: Path, allowed: list[str], inputs: Sequence[str] = ()) -> list[str]:
     """Tree-relative paths (files, or folders holding only protected files) to mount read-only."""
     written = {i.path for i in plan.instrumentation
                if i.path and (i.source == "json_artifact" or i.probe in FILE_PROBES)}
     mounts: list[str] = []
-    _walk(tree, "", plan, allowed, written, mounts)
+    _walk(tree, "", plan, allowed, written, mounts, frozenset(inputs))
     return mounts
 
 
-def _walk(root: Path, rel: str, plan: Plan, allowed: list[str], written: set[str], mounts: list[str]) -> bool:
+def _walk(root: Path, rel: str, plan: Plan, allowed: list[str], written: set[str], mounts: list[str],
+          inputs: frozenset[str]) -> bool:
     """Add the protected entries under ``rel``; True when everything under it is protected."""
     here = root / rel if rel else root
     try:
@@ -45,13 +47,13 @@ def _walk(root: Path, rel: str, plan: Plan, allowed: list[str], written: set[str
                 whole = False
                 continue
             sub: list[str] = []
-            if _walk(root, path, plan, allowed, written, sub):
+            if _walk(root, path, plan, allowed, written, sub, inputs):
                 found.append(path)
             else:
                 found += sub
                 whole = False
         elif entry.is_file():
-            if path in written or any(_matches(path, a) for a in allowed) or why_protected(path, plan) is None:
+            if path in written or any(_matches(path, a) for a in allowed) or why_protected(path, plan, inputs) is None:
                 whole = False
             else:
                 found.append(path)

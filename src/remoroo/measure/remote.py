@@ -43,6 +43,7 @@ class MeasureJob(BaseModel):
     grace_s: float
     sandbox: Sandbox = Sandbox()
     allowed: list[str] = []
+    inputs: list[str] = []
 
 
 class MeasureResult(BaseModel):
@@ -85,7 +86,7 @@ def measure_job(job: MeasureJob) -> MeasureResult:
             archive.extractall(tree, filter="data")
         sandbox = job.sandbox.model_copy(update={"hidden": [str(root)]})  # the worker's own folders
         env = Environment(base_env=dict(os.environ), shim_dir=str(write_shim(root / "shim")), grace_s=job.grace_s,
-                          sandbox=sandbox, allowed=job.allowed)
+                          sandbox=sandbox, allowed=job.allowed, inputs=job.inputs)
         deadline = time.monotonic() + job.budget_s
         result = measure_repeated(lambda where: measure(job.plan, job.metrics, tree, where, env, deadline),
                                   logs, job.repeats, deadline)
@@ -129,7 +130,7 @@ class RemoteMeasurer:
             raise EngineError("the run's time budget was used up before a remote measurement")
         job = MeasureJob(archive=pack(tree), plan=plan, metrics=metrics, repeats=repeats, budget_s=budget,
                          grace_s=env.grace_s, sandbox=env.sandbox.model_copy(update={"hidden": []}),
-                         allowed=env.allowed)
+                         allowed=env.allowed, inputs=env.inputs)
         with self._lock:  # the client is shared by the threads measuring a batch
             future = self.client.submit(measure_job, job, pure=False, retries=1)
         try:

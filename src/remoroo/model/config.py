@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from remoroo.errors import UserError
 from remoroo.model.budgets import Budgets
+from remoroo.model.outcomes import AuditRule
 
 TUNABLE = {
     "brain": str,
@@ -40,6 +41,8 @@ TUNABLE = {
     "workers": int,
     "cluster": str,
     "allow_paths": list,
+    "editable": list,
+    "allow": list,
     "llm_provider": str,
     "llm_model": str,
     "llm_base_url": str,
@@ -79,6 +82,10 @@ class RunConfig(BaseModel):
     max_hydrations: int = Field(default=2, ge=0, le=10, description="Rounds of files sent on a brain's request.")
     allow_paths: list[str] = Field(default_factory=list, description=(
         "Protected paths the user lets patches change (e.g. tests/ when the goal is to fix them)."))
+    editable: list[str] = Field(default_factory=list, description=(
+        "Paths, folders or globs patches may change beyond what the plan's patch intents name."))
+    allow: list[str] = Field(default_factory=list, description=(
+        "Audit overrides, RULE:PATH (RULE an audit rule or '*'): that rule does not veto changes to PATH."))
     workers: int = Field(default=2, ge=1, le=64, description="Candidates measured at once (1 for timing goals).")
     cluster: str | None = Field(default=None, description=(
         "Measure candidates on dask.distributed: 'local' (a LocalCluster on 127.0.0.1) or tcp://HOST:PORT."))
@@ -105,6 +112,16 @@ class RunConfig(BaseModel):
     def _cluster_address(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"local|tcp://[^\s/:]+:\d{1,5}", value):
             raise ValueError(f"{value!r} is neither 'local' nor a scheduler address such as tcp://HOST:8786")
+        return value
+
+    @field_validator("allow")
+    @classmethod
+    def _overrides(cls, value: list[str]) -> list[str]:
+        rules = set(get_args(AuditRule)) | {"*"}
+        for item in value:
+            rule, sep, path = item.partition(":")
+            if not sep or not path.strip() or rule not in rules:
+                raise ValueError(f"{item!r} is not RULE:PATH with RULE one of {', '.join(sorted(rules))}")
         return value
 
     command_env: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)

@@ -6,7 +6,8 @@ from typing import Literal, get_args
 
 Outcome = Literal["SUCCESS", "PARTIAL_SUCCESS", "FAIL"]
 Decision = Literal["BASELINE", "KEPT", "REVERTED", "REJECTED", "VETOED"]
-AuditRule = Literal["protected_paths", "literal_metric", "special_case", "tampering", "behaviour_preservation"]
+AuditRule = Literal["protected_paths", "editable_area", "metric_code", "literal_metric", "special_case", "tampering",
+                    "measurement_branching", "metric_without_work", "behaviour_preservation", "provenance"]
 
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 RANK: dict[Outcome, int] = {"FAIL": 0, "PARTIAL_SUCCESS": 1, "SUCCESS": 2}
