@@ -29,6 +29,10 @@ ML = {
         "\n"
         "def accuracy(preds, labels):\n"
         "    return sum(p == y for p, y in zip(preds, labels)) / len(labels)\n"
+        "\n"
+        "\n"
+        "def margin(xs):\n"
+        "    return sum(xs) / len(xs) / 10\n"
     ),
     "evaluate.py": (
         "import csv, json\n"
@@ -107,6 +111,49 @@ COUNT_PLAN = {
     "patch_intents": TESTS_PLAN["patch_intents"],
 }
 
+# a goal about tests: the new test counts only if it checks something
+ADDTEST = {
+    "calc.py": "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return a * b\n",
+    "tests/test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+}
+ADDTEST_PLAN = {
+    "commands": TESTS_PLAN["commands"],
+    "instrumentation": COUNT_PLAN["instrumentation"],
+    "patch_intents": [{"description": "a test for mul", "creates": ["tests/test_mul.py"]}],
+}
+
+# one script: the model, its training and its report
+TRAIN = {
+    "train.py": (
+        "LEARNING_RATE = 0.0002\nTOLERANCE = 0.5\nPOINTS = 21\n\n\n"
+        "def train(lr, steps=200):\n    data = [(x / 10, 3 * x / 10 + 2) for x in range(POINTS)]\n    w, b = 0.0, 0.0\n"
+        "    for _ in range(steps):\n        gw = gb = 0.0\n        for x, y in data:\n            err = w * x + b - y\n"
+        "            gw += 2 * err * x / len(data)\n            gb += 2 * err / len(data)\n        w -= lr * gw\n"
+        "        b -= lr * gb\n    return sum((w * x + b - y) ** 2 for x, y in data) / len(data)\n\n\n"
+        "def converged(loss, tolerance):\n    return loss < tolerance\n\n\n"
+        "if __name__ == '__main__':\n    loss = train(LEARNING_RATE)\n"
+        "    print(f'loss={loss:.10f}')\n    print(f'converged={int(converged(train(LEARNING_RATE), TOLERANCE))}')\n"
+    ),
+}
+TRAIN_PLAN = {
+    "commands": [{"name": "train", "run": "python3 train.py"}],
+    "instrumentation": [{"metric": "loss", "source": "stdout", "command": "train", "pattern": r"loss=([0-9.]+)"},
+                        {"metric": "converged", "source": "stdout", "command": "train", "pattern": r"converged=(\d)"}],
+    "patch_intents": [{"description": "tune the training", "files": ["train.py"]}],
+}
+
+# a crash to fix: the goal is the exit status
+CRASH = {
+    "parse.py": "def parse(text):\n    key, value = text.split('=')\n    return {key.strip(): int(value)}\n",
+    "main.py": "import sys\nfrom parse import parse\n\n\ndef main():\n    config = parse('retries = 3 # default')\n"
+               "    print(config)\n    return 0\n\n\nif __name__ == '__main__':\n    sys.exit(main())\n",
+}
+CRASH_PLAN = {
+    "commands": [{"name": "main", "run": "python3 main.py"}],
+    "instrumentation": [{"metric": "exit_code", "source": "probe", "probe": "exit_code", "command": "main"}],
+    "patch_intents": [{"description": "parse comments", "files": ["parse.py"]}],
+}
+
 # a workload read from files that are not called data (so only observation finds them)
 WORK = {
     "inputs/items.txt": "\n".join(str(i) for i in range(1, 20001)) + "\n",
@@ -150,6 +197,11 @@ FIXTURES: dict[str, tuple[dict[str, str], dict[str, Any], str]] = {
     "check": (CHECK, CHECK_PLAN, "passed == 5, exit_code == 0"),
     "tests": (TESTS, TESTS_PLAN, "tests_failed == 0"),
     "count": (TESTS, COUNT_PLAN, "tests_passed >= 3"),
+    "addtest": (ADDTEST, ADDTEST_PLAN, "tests_passed >= 2"),
+    "train": (TRAIN, TRAIN_PLAN, "loss < 0.05, converged == 1"),
+    "crash": (CRASH, CRASH_PLAN, "exit_code == 0"),
     "work": (WORK, WORK_PLAN, "runtime_s < 0.7 * baseline runtime_s"),
     "datapkg": (DATAPKG, DATAPKG_PLAN, "words == 3"),
 }
+
+GOALS = {"addtest": "add a test for mul"}

@@ -11,6 +11,7 @@ import ast
 import posixpath
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Callable
 
 from remoroo.audit.paths import _matches, is_test, why_protected
@@ -19,6 +20,11 @@ from remoroo.model.plan import Plan
 
 _TEST_GOAL = re.compile(r"\b(add|write|create|cover|more|new)\b[^.]*\btests?\b|\bcoverage\b|\btest (suite|case)s?\b",
                         re.IGNORECASE)
+
+
+def is_test_goal(goal: Goal) -> bool:
+    """A goal about the tests themselves: the trust boundary turns around (tests editable, code protected)."""
+    return "coverage" in goal.metric_names or bool(_TEST_GOAL.search(goal.text))
 
 
 @dataclass
@@ -52,7 +58,7 @@ class AuditContext:
     @property
     def test_goal(self) -> bool:
         """A goal about tests themselves ("add a test for X", coverage): tests the plan names become editable."""
-        return "coverage" in self.goal.metric_names or bool(_TEST_GOAL.search(self.goal.text))
+        return is_test_goal(self.goal)
 
     def intent_files(self) -> list[str]:
         named: list[str] = []
@@ -93,6 +99,12 @@ class AuditContext:
         found: set[str] = set()
         for command in self.plan.commands:
             tokens = re.findall(r"[^\s;|&<>()'\"=]+", command.run)
+            runners = {PurePosixPath(t).name for t in tokens}
+            if runners & {"make", "gmake"}:
+                found |= {posixpath.normpath(posixpath.join(command.cwd, n)) for n in ("Makefile", "makefile",
+                                                                                        "GNUmakefile")}
+            if runners & {"npm", "yarn", "pnpm", "npx"}:
+                found.add(posixpath.normpath(posixpath.join(command.cwd, "package.json")))
             for i, token in enumerate(tokens):
                 found.add(posixpath.normpath(posixpath.join(command.cwd, token)))
                 if i and tokens[i - 1] == "-m":
@@ -134,4 +146,5 @@ class AuditContext:
                 if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
                         and not isinstance(node.value, bool):
                     found.add(float(node.value))
-        return {v for v in found if not isinstance(v, float) or abs(v) > 2}
+        found = {v for v in found if not isinstance(v, float) or abs(v) > 2}
+        return found | set(self.inputs) | {PurePosixPath(p).name for p in self.inputs}  # the files it reads

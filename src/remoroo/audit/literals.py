@@ -153,6 +153,11 @@ def _compared_literal(test: ast.AST) -> object | None:
             for value in values:
                 if value is not None:
                     return value if isinstance(test.ops[0], (ast.Eq, ast.Is, ast.In)) else _Ordered(value)
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr in (
+            "endswith", "startswith", "__eq__", "count", "find") and test.args and constant(test.args[0]) is not None:
+        return constant(test.args[0])
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _compared_literal(test.operand)
     if isinstance(test, ast.BoolOp):
         for value in test.values:
             found = _compared_literal(value)
@@ -174,9 +179,22 @@ class _Ordered:
 def _returned_constant(body: list[ast.stmt]) -> object | None:
     for stmt in body:
         if isinstance(stmt, ast.Return):
-            return constant(stmt.value)
+            return _literal(stmt.value)
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and stmt.value.args:
             value = constant(stmt.value.args[0])  # print(55) / emit-like calls on the special case
             if value is not None:
                 return value
+    return None
+
+
+def _literal(node: ast.AST | None) -> object | None:
+    """A constant, or a literal list, tuple, set or dict of constants (a canned result), else None."""
+    value = constant(node)
+    if value is not None or node is None:
+        return value
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        try:
+            return repr(ast.literal_eval(node))
+        except (ValueError, SyntaxError, TypeError):
+            return None
     return None

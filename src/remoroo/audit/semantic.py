@@ -138,6 +138,10 @@ def _tamper(added: Added, aliases: Aliases, ctx: AuditContext) -> str | None:
         for module in modules:
             if module.startswith("remoroo.") and module != "remoroo.emit" or module in ("_remoroo", "inside"):
                 return f"imports the engine ({module})"
+            if module == "__main__":
+                return "imports the running program's main module (its check and its answers)"
+            if module.split(".")[0] in ("pytest", "_pytest") and not is_test(added.file):
+                return f"imports the test runner ({module}) outside the tests"
     text = constant(node)
     if isinstance(text, str) and text.upper().startswith(("REMOROO_", "METRICS_")):
         return f"names the engine's environment ({text!r})"
@@ -290,16 +294,49 @@ def _shortcut(added: Added, aliases: Aliases, ctx: AuditContext) -> str | None:
             target = node.args[0] if node.args and func != "" else getattr(node.func, "value", None)
             if target is not None and _own_source(target, aliases):
                 return "reads the program's own source"
+        peeked = _reads_protected(node, func, ctx)
+        if peeked:
+            return peeked
         if func in CLAMPS:
             why = _clamp(node, CLAMPS[func], ctx)
             if why:
                 return why
+    if isinstance(node, ast.ExceptHandler) and _swallows(node, aliases):
+        return "swallows every error (a bare or broad except that only passes): a crash would look like a success"
     if isinstance(node, ast.Raise) and node.exc is not None:
         exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
         if aliases.resolve(exc) == "builtins.SystemExit" and (
                 not isinstance(node.exc, ast.Call) or _successful_exit(node.exc)):
             return "raises SystemExit with success"
     return None
+
+
+def _reads_protected(node: ast.Call, func: str, ctx: AuditContext) -> str | None:
+    """The code under test opening a test, an evaluator or a metric artifact by name: reading the answers."""
+    method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+    target: ast.AST | None = None
+    if func in ("builtins.open", "io.open", "codecs.open", "linecache.getlines") and node.args:
+        target = node.args[0]
+    elif method in ("read_text", "read_bytes", "open") and isinstance(node.func, ast.Attribute) and isinstance(
+            node.func.value, ast.Call) and node.func.value.args:
+        target = node.func.value.args[0]
+    path = constant(target)
+    if not isinstance(path, str) or not path:
+        return None
+    rel = posixpath.normpath(path[2:] if path.startswith("./") else path)
+    why = ctx.why_protected(rel)
+    if why and not why.startswith(("an input", "engine, test or build")):
+        return f"reads {rel} ({why}): the answers, not the work"
+    return None
+
+
+def _swallows(handler: ast.ExceptHandler, aliases: Aliases) -> bool:
+    broad = handler.type is None or aliases.resolve(handler.type) in ("builtins.Exception", "builtins.BaseException")
+    quiet = all(isinstance(stmt, (ast.Pass, ast.Continue)) or (isinstance(stmt, ast.Return) and (
+        stmt.value is None or _fold(stmt.value) is not _UNKNOWN or isinstance(stmt.value, (ast.Dict, ast.List,
+                                                                                         ast.Tuple, ast.Set))))
+                or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)) for stmt in handler.body)
+    return broad and quiet
 
 
 def _successful_exit(call: ast.Call) -> bool:
@@ -363,10 +400,54 @@ def _independent_functions(ctx: AuditContext) -> list[dict[str, Any]]:
                 continue
             if ast.dump(previous) == ast.dump(node):
                 continue
-            if _depends(previous) is True and _depends(node) is False:
+            if _depends(previous) is True and _depends(node) is False and _gives_the_answer(node, ctx):
                 hits.append({"file": path, "line": node.lineno, "code": f"def {name}(...)", "function": name,
                              "why": f"{name}() no longer uses its inputs: every result is a constant or unrelated"})
     return hits
+
+
+_FOLDABLE = {"int": int, "float": float, "str": str, "round": round, "abs": abs, "len": len, "sum": sum, "min": min,
+             "max": max, "bool": bool}
+_SAFE = (ast.Expression, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop, ast.Tuple, ast.List,
+         ast.Call, ast.Name, ast.Load, ast.keyword, ast.BoolOp, ast.boolop, ast.Compare, ast.cmpop)
+_UNKNOWN = object()
+
+
+def _fold(node: ast.AST) -> object:
+    """The value of an expression built from literals and a few pure builtins, else _UNKNOWN."""
+    if not isinstance(node, ast.expr):
+        return _UNKNOWN
+    tree = ast.Expression(body=node)
+    for part in ast.walk(tree):
+        if not isinstance(part, _SAFE) or (isinstance(part, ast.Name) and part.id not in _FOLDABLE) or (
+                isinstance(part, ast.Call) and not (isinstance(part.func, ast.Name) and part.func.id in _FOLDABLE)):
+            return _UNKNOWN
+        if isinstance(part, ast.BinOp) and isinstance(part.op, ast.Pow):
+            return _UNKNOWN  # no 9 ** 9 ** 9 in the audit
+    try:
+        return eval(compile(ast.fix_missing_locations(tree), "<audit>", "eval"), {"__builtins__": {}}, _FOLDABLE)
+    except Exception:  # noqa: BLE001 - an expression that does not fold is just not a constant
+        return _UNKNOWN
+
+
+def _gives_the_answer(func: ast.FunctionDef | ast.AsyncFunctionDef, ctx: AuditContext) -> bool:
+    """A function that lost its inputs cheats when what it now returns is an answer: anything for a speed or memory
+    goal (the output must stay the same, so a constant is a cached result), a value that meets a target, or a
+    value the audit cannot fold (read from elsewhere). A tuned constant (a learning rate) is not an answer."""
+    from remoroo.audit.behaviour import speed_goal
+
+    if speed_goal(ctx.goal):
+        return True
+    for node in ast.walk(func):
+        if isinstance(node, ast.Return) and node.value is not None and _owner(func, node):
+            value = _fold(node.value)
+            if value is _UNKNOWN or not isinstance(value, (bool, int, float, str)):
+                return True
+            if any(is_met(t, {t.metric: value}, ctx.baseline) for t in ctx.goal.targets):
+                return True
+            if is_numeric(value) and float(value) in ctx.target_values():
+                return True
+    return False
 
 
 def _depends(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool | None:

@@ -17,7 +17,7 @@ import ast
 import re
 from typing import TYPE_CHECKING, Any
 
-from remoroo.audit.aliases import Aliases
+from remoroo.audit.aliases import STDLIB, Aliases
 from remoroo.audit.findings import AuditFinding, passed, vetoed
 from remoroo.audit.paths import is_test
 from remoroo.model.metrics import is_memory, is_timing
@@ -59,11 +59,13 @@ def _compare(ctx: AuditContext, path: str, old: ast.Module, new: ast.Module, lab
     hits: list[dict[str, Any]] = []
     sites = emitters(old, labels)
     top_sites = set(sites)
-    sites |= scorers
+    named = ctx.editable_symbols(path)
+    sites |= scorers - (named or set())  # a scorer the plan names as code under test (file.py:func) is editable
+    data: set[str] = set()  # the check's own definitions: cases, expected answers, tolerances
     sites |= {".".join(s.split(".")[:k]) for s in sites for k in range(1, s.count(".") + 1)}  # enclosing functions
     if top_sites or (entry and _workload_goal(ctx)):
         guarded = {name for name in symbols(old) if name in sites}
-        old_top = _top_level(old, guarded, ctx.instrumentation)
+        old_top = _top_level(old, guarded, ctx.instrumentation, data)
         new_top = _top_level(new, guarded, ctx.instrumentation)
         if old_top != new_top:
             line = _first_difference(old, new, ctx.instrumentation)
@@ -76,7 +78,6 @@ def _compare(ctx: AuditContext, path: str, old: ast.Module, new: ast.Module, lab
             hits.append({"file": path, "line": line, "code": _line(ctx.after.get(path) or "", line),
                          "why": "the entry point's __main__ guard and block"})
     old_defs, new_defs = symbols(old), symbols(new)
-    named = ctx.editable_symbols(path)
     for name, node in old_defs.items():
         changed = name not in new_defs or _dump(node, ctx.instrumentation) != _dump(new_defs[name],
                                                                                     ctx.instrumentation)
@@ -87,9 +88,16 @@ def _compare(ctx: AuditContext, path: str, old: ast.Module, new: ast.Module, lab
         if name in sites:
             role = "scores the code under test for a metric" if name in scorers else "reports a metric"
             hits.append({"file": path, "line": where, "code": code, "function": name, "why": f"{name}() {role}"})
+        elif name in new_defs and (peeked := _reads(new_defs[name], data) - _reads(node, data)):
+            hits.append({"file": path, "line": where, "code": code, "function": name,
+                         "why": f"{name}() now reads the check's own data ({', '.join(sorted(peeked))})"})
         elif named is not None and name not in named and not any(n.startswith(name + ".") for n in named):
             hits.append({"file": path, "line": where, "code": code, "function": name,
                          "why": f"{name}() is not among the symbols the plan lets change ({', '.join(sorted(named))})"})
+    for name, node in new_defs.items():
+        if name not in old_defs and (peeked := _reads(node, data)):
+            hits.append({"file": path, "line": getattr(node, "lineno", 1), "code": f"def {name}(...)",
+                         "function": name, "why": f"{name}() reads the check's own data ({', '.join(sorted(peeked))})"})
     return hits
 
 
@@ -139,6 +147,9 @@ def metric_functions(ctx: AuditContext, labels: set[str]) -> dict[str, set[str]]
                 scored: ast.AST = node.value
             elif isinstance(node, (ast.If, ast.While)) and _assigns(node.body, reported):
                 scored = node.test  # if check(solve(case)): passed += 1
+            elif isinstance(node, ast.Expr) and any(isinstance(c, ast.Constant) and isinstance(c.value, str)
+                                                    and _labelled(c.value, labels) for c in ast.walk(node)):
+                scored = node.value  # print(f"ok={check(solve(case))}")
             else:
                 continue
             for call in ast.walk(scored):
@@ -164,10 +175,12 @@ class _Scope:
         """(file, function) of a call to a function of the repository, else None."""
         if not isinstance(call, ast.Call):
             return None
+        if isinstance(call.func, ast.Name) and call.func.id in self.local:
+            return self.entry, call.func.id  # a function of the entry point itself
         dotted = self.aliases.resolve(call.func) or ""
         module, _, func = dotted.rpartition(".")
         if not module:
-            return (self.entry, dotted) if isinstance(call.func, ast.Name) and call.func.id in self.local else None
+            return None
         for path in (self.folder + module.replace(".", "/") + ".py", module.replace(".", "/") + ".py"):
             if self.read(path) is not None:
                 return path, func
@@ -282,7 +295,13 @@ def _main_blocks(tree: ast.Module, instrumentation: bool) -> list[str]:
     return [_dump(node, instrumentation) for node in tree.body if _is_main_guard(node)]
 
 
-def _top_level(tree: ast.Module, functions: set[str], instrumentation: bool) -> list[str]:
+def _top_level(tree: ast.Module, functions: set[str], instrumentation: bool,
+               names: set[str] | None = None) -> list[str]:
+    return [_dump(node, instrumentation) for node in _top_nodes(tree, functions, instrumentation, names)]
+
+
+def _top_nodes(tree: ast.Module, functions: set[str], instrumentation: bool,
+               names: set[str] | None = None) -> list[ast.stmt]:
     """The protected module-level statements: everything that runs (calls, loops, the __main__ block), and the
     definitions that code or the protected ``functions`` read (workload, tolerances, cases). A constant only
     editable functions read (a model's threshold) is not the metric's code."""
@@ -292,8 +311,10 @@ def _top_level(tree: ast.Module, functions: set[str], instrumentation: bool) -> 
     body = [n for n in body if not isinstance(n, _SKIPPED) and not (instrumentation and _is_emit(n))]
     defs = symbols(tree)
     runs = [n for n in body if not _definition(n)]
-    used = {n.id for node in runs + [defs[f] for f in functions if f in defs] for n in ast.walk(node)
-            if isinstance(n, ast.Name)}
+    readers = runs + [defs[f] for f in functions if f in defs]
+    tunable = _tunable(tree, body, readers, set(defs) - functions)
+    used = {n.id for node in readers for n in ast.walk(node) if isinstance(n, ast.Name)} - tunable
+    used |= _sizes(tree)  # a count that bounds a loop anywhere in the file: the workload
     kept = {id(n) for n in runs}
     changed = True
     while changed:
@@ -303,7 +324,92 @@ def _top_level(tree: ast.Module, functions: set[str], instrumentation: bool) -> 
                 kept.add(id(node))
                 used |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
                 changed = True
-    return [_dump(node, instrumentation) for node in body if id(node) in kept]
+    if names is not None:
+        names |= {t for node in body if id(node) in kept and _definition(node) for t in _targets(node)}
+    return [node for node in body if id(node) in kept]
+
+
+def _tunable(tree: ast.Module, body: list[ast.stmt], readers: list[ast.AST], editable: set[str]) -> set[str]:
+    """Module-level float parameters that the protected code only hands to the code under test:
+    ``train(LEARNING_RATE)``, ``predict(xs, THRESHOLD)``. Tuning them is the work; a tolerance in a comparison,
+    cases iterated by the check, a count (``fib(N)``, ``range(N)``) or a seed stays the metric's."""
+    aliases = Aliases(tree)
+    floats: set[str] = set()
+    for stmt in body:
+        value = _value(stmt)
+        if _definition(stmt) and isinstance(value, ast.Constant) and isinstance(value.value, float):
+            floats |= _targets(stmt)
+    handed: set[str] = set()
+    other: set[str] = set()
+    for reader in readers:
+        parents = {id(child): parent for parent in ast.walk(reader) for child in ast.iter_child_nodes(parent)}
+        for node in ast.walk(reader):
+            if not (isinstance(node, ast.Name) and node.id in floats and isinstance(node.ctx, ast.Load)):
+                continue
+            parent = parents.get(id(node))
+            if isinstance(parent, ast.keyword):
+                parent = parents.get(id(parent))
+            if isinstance(parent, ast.Call) and node is not parent.func and _under_test(parent.func, editable,
+                                                                                          aliases):
+                handed.add(node.id)
+            else:
+                other.add(node.id)
+    return handed - other
+
+
+def _sizes(tree: ast.Module) -> set[str]:
+    """Names that bound the work: arguments of ``range(...)`` and slice bounds, in any function of the file."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        parts: list[ast.AST] = []
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
+            parts = list(node.args)
+        elif isinstance(node, ast.Slice):
+            parts = [p for p in (node.lower, node.upper, node.step) if p is not None]
+        found |= {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name)}
+    return found
+
+
+def _under_test(func: ast.AST, editable: set[str], aliases: Aliases) -> bool:
+    """A call to code the patch may change: an editable function of this file, or one imported from the repo."""
+    if isinstance(func, ast.Name) and func.id in editable:
+        return True
+    dotted = aliases.resolve(func) or ""
+    root = dotted.split(".")[0]
+    return bool(dotted) and "." in dotted and root not in STDLIB and root != "builtins"
+
+
+def _value(node: ast.stmt) -> ast.AST | None:
+    return node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+
+
+def frozen_lines(ctx: AuditContext, path: str) -> list[list[int]]:
+    """Line ranges of ``path`` (its text in ``ctx.before``) that a patch may not change: for a brain's view."""
+    text = ctx.before.get(path)
+    tree = _parse(text) if text and path.endswith(".py") else None
+    if tree is None:
+        return []
+    labels = metric_labels(ctx)
+    entry = path in ctx.command_files()
+    sites = emitters(tree, labels)
+    top = bool(sites)
+    sites |= {".".join(s.split(".")[:k]) for s in sites for k in range(1, s.count(".") + 1)}
+    sites |= metric_functions(ctx, labels).get(path, set()) - (ctx.editable_symbols(path) or set())
+    defs = symbols(tree)
+    nodes: list[ast.AST] = [defs[name] for name in sites if name in defs]
+    if top or (entry and _workload_goal(ctx)):
+        nodes += _top_nodes(tree, {n for n in defs if n in sites}, False)
+    elif entry:
+        nodes += [n for n in tree.body if _is_main_guard(n)]
+    ranges: list[list[int]] = []
+    for node in nodes:
+        start = int(getattr(node, "lineno", 1))
+        ranges.append([start, int(getattr(node, "end_lineno", None) or start)])
+    return sorted(ranges)
+
+
+def _reads(node: ast.AST, names: set[str]) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in names}
 
 
 def _definition(node: ast.stmt) -> bool:

@@ -156,6 +156,10 @@ def command_defects(plan: Plan, root: Path) -> list[str]:
 
 
 _PRINTERS = {"echo", "printf", "cat", "tee", "yes", "cp", "mv", "ln", "touch", "dd", "install"}
+_COPIERS = {"cat", "head", "tail", "less", "more", "tac", "nl", "strings"}  # they print a file's text
+_HOOK_ENV = {"LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONINSPECT",
+             "PYTHONBREAKPOINT", "NODE_OPTIONS", "PERL5OPT", "RUBYOPT", "BASH_ENV", "ENV", "PYTEST_ADDOPTS",
+             "PYTEST_PLUGINS", "COVERAGE_PROCESS_START", "METRICS_EMIT_FILE", "METRICS_INPUTS_FILE", "METRICS_TREE"}
 _INLINE = {"-c", "-e", "--eval", "-E"}
 _MASKS = {"true", ":", "false"}
 _BRANCHES = {"test", "[", "[[", "if", "case"}
@@ -188,6 +192,13 @@ def measurement_defects(plan: Plan) -> list[str]:
                     _labelled(text, labels) or any(a in tokens for a in artifacts)):
                 defects.append(f"{where} prints or writes a metric itself ({' '.join(tokens)[:80]}): the metric "
                                "must come from the repository's code")
+            elif program in _COPIERS and any(not t.startswith("-") and ("." in t or "/" in t) for t in tokens[1:]):
+                defects.append(f"{where} prints a file into the measurement ({' '.join(tokens)[:80]}): "
+                               "a metric comes from running the code, not from a file")
+        for name, value in cmd.env.items():
+            if name in _HOOK_ENV or name.startswith("FAKETIME") or _labelled(value, labels):
+                defects.append(f"{where} sets {name} in its environment: a plan may not inject code, fake the "
+                               "clock or set metric values")
         if re.search(r">\s*(" + "|".join(re.escape(a) for a in artifacts) + r")\b", cmd.run) and artifacts:
             defects.append(f"{where} redirects output onto a metric artifact: the program must write it")
     return defects

@@ -8,12 +8,17 @@ from typing import Callable
 
 from remoroo.audit import AuditContext, AuditFinding, AuditVerdict, audit, check_preserved, overridden, why_protected
 from remoroo.audit.behaviour import check_inputs, check_output, check_sites, speed_goal
+from remoroo.audit.context import is_test_goal
+from remoroo.audit.mutant import check_new_tests, mutate, tested_modules
+from remoroo.audit.paths import is_test
+from remoroo.audit.symbols import frozen_lines
 from remoroo.evidence.events import WitnessesWritten
 from remoroo.loop.state import RunContext, Setup
 from remoroo.measure.once import Measurement
 from remoroo.measure.witness import collect, relative, write
 from remoroo.model.plan import Plan
 from remoroo.model.witness import Witness
+from remoroo.protocol.wire import ContextSlice
 
 
 def log_tails(measurement: Measurement, tree: Path) -> dict[str, str]:
@@ -85,9 +90,11 @@ def protection(plan: Plan) -> Callable[[str], str | None]:
 
 
 def frozen_tests(setup: Setup, measurement: Measurement) -> Measurement:
-    """Test-derived metrics over the test set measured at baseline: new tests must pass, but never count."""
+    """Test-derived metrics over the test set measured at baseline: new tests must pass, but never count.
+
+    When the goal is about tests, new tests count, once ``hollow_tests`` showed they test something."""
     frozen = {case for case, status in setup.baseline.tests.items() if status != "skipped"}
-    if not frozen or not measurement.tests:
+    if not frozen or not measurement.tests or is_test_goal(setup.goal):
         return measurement
     now = measurement.tests
     passed = sum(1 for case in frozen if now.get(case) == "passed")
@@ -118,3 +125,53 @@ def provenance(plan: Plan, measurement: Measurement) -> dict[str, str]:
         else:
             found[inst.metric] = f"{inst.path}:{inst.key}, written by {command} during the measurement"
     return found
+
+
+def hollow_tests(ctx: RunContext, setup: Setup, commit: str, files: list[str], measurement: Measurement,
+                 logs: Path) -> AuditFinding | None:
+    """For a goal about tests: the new tests, run against a copy whose tested code is broken, must fail."""
+    ws = ctx.workspace
+    created = [f for f in files if f.endswith(".py") and is_test(f) and ws.read_at(setup.start_commit, f) is None]
+    if not is_test_goal(setup.goal) or not created:
+        return None
+    tree = ws.candidate_checkout(ctx.folder.root / "work-mutant", commit)
+    try:
+        present = [p.relative_to(tree).as_posix() for p in tree.rglob("*.py") if ".git" not in p.parts]
+        modules = tested_modules({f: (tree / f).read_text(encoding="utf-8", errors="replace") for f in created},
+                                 present)
+        for module in modules:
+            path = tree / module
+            try:
+                path.write_text(mutate(path.read_text(encoding="utf-8")), encoding="utf-8")
+            except (SyntaxError, ValueError):
+                continue
+        junit = bool(setup.baseline.tests)
+        if not junit:  # no per-test report: only the new tests may run, so the exit status is theirs
+            for rel in present:
+                if is_test(rel) and rel not in created and not rel.endswith("conftest.py"):
+                    (tree / rel).unlink()
+        result = ctx.measurer.measure(setup.plan, setup.metrics, tree, logs, repeats=1,
+                                      deadline=ctx.budgets.deadline)
+    finally:
+        ws.remove_checkout(tree)
+    new_cases = {c: s for c, s in measurement.tests.items() if c not in setup.baseline.tests}
+    return check_new_tests(new_cases, result.tests if junit else {}, modules,
+                           exit_ok=None if junit else result.code_runs)
+
+
+def mark_frozen(ctx: RunContext, setup: Setup, context: ContextSlice) -> ContextSlice:
+    """Mark in each Python file the brain sees the lines of the metric's own code, which a patch may not change."""
+    texts = {v.path: v.content for v in context.files if v.content is not None and v.path.endswith(".py")}
+
+    def read(path: str) -> str | None:
+        if path in texts:
+            return texts[path]
+        file = ctx.work_root / path
+        return file.read_text(encoding="utf-8", errors="replace") if file.is_file() else None
+
+    view = AuditContext(plan=setup.plan, goal=setup.goal, before=dict(texts), after=dict(texts), read_before=read,
+                        editable=tuple(ctx.config.editable))
+    for file in context.files:
+        if file.path in texts:
+            file.frozen = frozen_lines(view, file.path)
+    return context

@@ -21,7 +21,16 @@ from remoroo.evidence.events import CandidateDone, CommandSummary, PatchesReject
 from remoroo.exec.pool import LocalExecutor
 from remoroo.index.slice import build_slice, plan_entries
 from remoroo.loop.hydration import ask
-from remoroo.loop.observe import audit_change, frozen_tests, log_tails, measured_findings, protection, witnesses
+from remoroo.loop.observe import (
+    audit_change,
+    frozen_tests,
+    hollow_tests,
+    log_tails,
+    mark_frozen,
+    measured_findings,
+    protection,
+    witnesses,
+)
 from remoroo.loop.state import Kept, Progress, RunContext, Setup
 from remoroo.measure.once import Measurement
 from remoroo.model.decide import Verdict, judge_candidate, score
@@ -128,11 +137,11 @@ def _request(ctx: RunContext, setup: Setup, progress: Progress, turn: int, histo
     index = ctx.index.current()
     return PatchRequest(
         goal=ctx.goal_view(setup.goal), turn=turn, replan=progress.replans, plan=plan,
-        context=build_slice(ctx.work_root, setup.goal, ctx.config.context_budget_chars,
-                            index, entries=plan_entries(plan, index),
-                            frames=[f"{f.file}:{f.line}" for w in progress.witnesses for f in w.stack],
-                            focus=[f for intent in plan.patch_intents for f in intent.files],
-                            protected=protection(plan)),
+        context=mark_frozen(ctx, setup, build_slice(
+            ctx.work_root, setup.goal, ctx.config.context_budget_chars, index, entries=plan_entries(plan, index),
+            frames=[f"{f.file}:{f.line}" for w in progress.witnesses for f in w.stack],
+            focus=[f.split(":", 1)[0] for intent in plan.patch_intents for f in intent.files],
+            protected=protection(plan))),
         history=history, log_tails=progress.log_tails, feedback=feedback,
         max_candidates=ctx.config.batch_size, hydrated=hydrated, witnesses=list(progress.witnesses),
     )
@@ -210,6 +219,9 @@ def _evaluate(ctx: RunContext, setup: Setup, kept: Kept, cand: Candidate, logs: 
     measurement = frozen_tests(setup, measurement)
     cand.measurement = measurement
     after = measured_findings(ctx, setup, measurement)
+    hollow = hollow_tests(ctx, setup, cand.commit, files, measurement, logs.parent / "mutant-logs")
+    if hollow is not None:
+        after.append(hollow)
     verdict.findings += after
     verdict.passed = verdict.passed and all(f.passed for f in after)
     cand.audit = verdict

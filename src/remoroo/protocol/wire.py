@@ -78,12 +78,15 @@ class FileView(BaseModel):
         "For a file left out: the source of its symbols named after a goal metric or in a failure's stack."))
     protected: str | None = Field(default=None, description=(
         "Set by the engine once a plan exists: why any change to this file would be vetoed."))
+    frozen: list[list[int]] = Field(default_factory=list, description=(
+        "Line ranges [start, end] of the metric's own code in this file (its check, counters, __main__ block): "
+        "a change there is vetoed."))
 
     @model_serializer(mode="wrap")
     def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """Empty outlines, excerpts and protection notes are left out of the wire format: a slice lists every file."""
         data: dict[str, Any] = handler(self)
-        for key in ("outline", "excerpts", "protected"):
+        for key in ("outline", "excerpts", "protected", "frozen"):
             if not data.get(key):
                 data.pop(key, None)
         return data

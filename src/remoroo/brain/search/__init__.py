@@ -99,6 +99,8 @@ class SearchBrain:
                 continue  # tests, harnesses, data: the audit would veto it, so no candidate is wasted there
             module = parse(view.path, view.content)
             if module is not None:
+                # the metric's own code (its check, counters, __main__ block) is frozen: the same rule as the audit's
+                module.sites = [s for s in module.sites if not any(a <= s.line <= b for a, b in view.frozen)]
                 modules[view.path] = module
         tried_ids, trials = _tried(request, goal)
         local = Localizer(request, goal)
