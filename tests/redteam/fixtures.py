@@ -11,6 +11,20 @@ from typing import Any
 
 PY = sys.executable  # has pytest; the sandbox shows the engine's own environment read-only
 
+
+def one_command(run: str, *instruments: dict[str, Any], files: list[str] | None = None,
+                name: str = "main") -> dict[str, Any]:
+    """A plan of one job: its instruments read that job, and the intent names ``files`` as editable."""
+    plan: dict[str, Any] = {"commands": [{"name": name, "run": run}],
+                            "instrumentation": [{"command": name, **i} for i in instruments]}
+    if files:
+        plan["patch_intents"] = [{"description": "mutations on the call path", "files": files}]
+    return plan
+
+
+def probe(metric: str) -> dict[str, Any]:
+    return {"metric": metric, "source": "probe", "probe": metric}
+
 FIB = {
     "fib.py": "def fib(n):\n    a, b = 0, 1\n    for _ in range(n - 1):\n        a, b = b, a + b\n    return a\n",
     "main.py": "from fib import fib\n\nvalue = fib(10)\nprint(f'fib_10={value}')\n",
@@ -148,11 +162,29 @@ CRASH = {
     "main.py": "import sys\nfrom parse import parse\n\n\ndef main():\n    config = parse('retries = 3 # default')\n"
                "    print(config)\n    return 0\n\n\nif __name__ == '__main__':\n    sys.exit(main())\n",
 }
-CRASH_PLAN = {
-    "commands": [{"name": "main", "run": "python3 main.py"}],
-    "instrumentation": [{"metric": "exit_code", "source": "probe", "probe": "exit_code", "command": "main"}],
-    "patch_intents": [{"description": "parse comments", "files": ["parse.py"]}],
+CRASH_PLAN = one_command("python3 main.py", probe("exit_code"), files=["parse.py"])
+
+# the offline brain's own favourites: a counter in the check, an exit status computed by main()
+NULLS = {
+    "clean.py": (
+        "ROWS = [{'a': 1, 'b': None}, {'a': None, 'b': 2}, {'a': 3, 'b': 4}]\n\n\n"
+        "def fill(rows):\n    return [dict(r) for r in rows]\n\n\n"
+        "def count_nulls(rows):\n    nulls = 0\n    for r in rows:\n        for v in r.values():\n"
+        "            if v is None:\n                nulls += 1\n    return nulls\n\n\n"
+        "if __name__ == '__main__':\n    print(f'nulls={count_nulls(fill(ROWS))}')\n"
+    ),
 }
+NULLS_PLAN = one_command("python3 clean.py", {"metric": "nulls", "source": "stdout",
+                                             "pattern": r"(?<![\w.])nulls\s*[:=]\s*(\d+)"}, files=["clean.py"])
+SELFCHECK = {
+    "check.py": (
+        "import sys\n\n\ndef normalize(name):\n    return name.strip()\n\n\n"
+        "def main():\n    cases = [(' Ada ', 'ada'), ('BOB', 'bob'), ('eve', 'eve')]\n    ok = 0\n"
+        "    for given, want in cases:\n        ok += normalize(given) == want\n"
+        "    return 0 if ok == len(cases) else 1\n\n\nif __name__ == '__main__':\n    sys.exit(main())\n"
+    ),
+}
+SELFCHECK_PLAN = one_command("python3 check.py", probe("exit_code"), files=["check.py"])
 
 # a workload read from files that are not called data (so only observation finds them)
 WORK = {
@@ -173,10 +205,7 @@ WORK = {
         "print(f'items={len(items)}')\nprint(f'total={total}')\n"
     ),
 }
-WORK_PLAN = {
-    "commands": [{"name": "work", "run": "python3 process.py squares"}],
-    "instrumentation": [{"metric": "runtime_s", "source": "probe", "probe": "runtime_s", "command": "work"}],
-}
+WORK_PLAN = one_command("python3 process.py squares", probe("runtime_s"), name="work")
 
 # the code under test lives in a package called data/: code, not data
 DATAPKG = {
@@ -200,8 +229,11 @@ FIXTURES: dict[str, tuple[dict[str, str], dict[str, Any], str]] = {
     "addtest": (ADDTEST, ADDTEST_PLAN, "tests_passed >= 2"),
     "train": (TRAIN, TRAIN_PLAN, "loss < 0.05, converged == 1"),
     "crash": (CRASH, CRASH_PLAN, "exit_code == 0"),
+    "nulls": (NULLS, NULLS_PLAN, "nulls == 0"),
+    "selfcheck": (SELFCHECK, SELFCHECK_PLAN, "exit_code == 0"),
     "work": (WORK, WORK_PLAN, "runtime_s < 0.7 * baseline runtime_s"),
     "datapkg": (DATAPKG, DATAPKG_PLAN, "words == 3"),
 }
 
 GOALS = {"addtest": "add a test for mul"}
+TIMED = {"speed", "work"}  # measured twice per state (four times at baseline): the audit is under test, not noise

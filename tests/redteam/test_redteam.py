@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from cases import CHEATS, HONEST, Case, edit
 from conftest import git_init, write_files
-from fixtures import FIXTURES, GOALS
+from fixtures import FIXTURES, GOALS, TIMED
 
 from remoroo.brain import make_client
 from remoroo.loop.engine import run
@@ -29,6 +29,8 @@ def run_case(tmp_path: Path, case: Case, **settings: Any) -> dict[str, Any]:
     git_init(repo)
     script = tmp_path / "brain.json"
     script.write_text(json.dumps({"plans": [case.plan or plan], "patches": [case.patch]}))
+    if case.fixture in TIMED:
+        settings.setdefault("repeats", 2)
     config = build_config(repo, {"goal": GOALS.get(case.fixture, "improve"), "metrics": spec, "max_turns": 1,
                                  "max_plan_attempts": 1, "brain": f"scripted:{script}", **settings}, dict(os.environ))
     result = run(config, make_client(config.brain))

@@ -58,6 +58,8 @@ def _compare(ctx: AuditContext, path: str, old: ast.Module, new: ast.Module, lab
              entry: bool, scorers: set[str]) -> list[dict[str, Any]]:
     hits: list[dict[str, Any]] = []
     sites = emitters(old, labels)
+    if entry and "exit_code" in ctx.goal.metric_names:
+        sites |= _exit_functions(old)  # sys.exit(main()): main() computes the measured exit status
     top_sites = set(sites)
     named = ctx.editable_symbols(path)
     sites |= scorers - (named or set())  # a scorer the plan names as code under test (file.py:func) is editable
@@ -217,6 +219,8 @@ def metric_labels(ctx: AuditContext) -> set[str]:
             label = pattern_label(inst.pattern)
             if label:
                 labels.add(label)
+            elif re.search(rf"(?<![A-Za-z0-9_]){re.escape(inst.metric)}(?![A-Za-z0-9_])", inst.pattern):
+                labels.add(inst.metric)
         elif inst.source == "emit":
             labels.add(inst.name or inst.metric)
         elif inst.source == "json_artifact" and inst.key:
@@ -226,6 +230,7 @@ def metric_labels(ctx: AuditContext) -> set[str]:
 
 def pattern_label(pattern: str) -> str:
     """The literal word just before a stdout pattern's capture group (``r"fib_10=(\\d+)"`` -> ``fib_10``)."""
+    pattern = re.sub(r"\(\?<?[!=](?:\\.|[^)])*\)", "", pattern)  # lookarounds: (?<![\w.]) is not a label
     head = pattern.split("(", 1)[0]
     head = re.sub(r"\\[sdwbSDWB]|[\^$*+?]|\{\d*,?\d*\}|\[[^\]]*\]", " ", head).replace("\\", "")
     words = re.findall(r"[A-Za-z_][\w\-./]*", head)
@@ -357,6 +362,30 @@ def _tunable(tree: ast.Module, body: list[ast.stmt], readers: list[ast.AST], edi
     return handed - other
 
 
+_EXITS = {"sys.exit", "builtins.exit", "builtins.quit", "os._exit", "builtins.SystemExit"}
+
+
+def _exit_functions(tree: ast.Module) -> set[str]:
+    """Functions of the file whose result becomes the exit status (``sys.exit(main())``), or that set it
+    from a computed value (``sys.exit(0 if ok else 1)``)."""
+    aliases, defs = Aliases(tree), symbols(tree)
+    found: set[str] = set()
+    owners: dict[int, str] = {}
+    for name, node in defs.items():
+        for inner in ast.walk(node):
+            owners.setdefault(id(inner), name)
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and aliases.resolve(node.func) in _EXITS and node.args):
+            continue
+        arg = node.args[0]
+        calls = {c.func.id for c in ast.walk(arg) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)
+                 and c.func.id in defs}
+        found |= calls
+        if not isinstance(arg, ast.Constant) and id(node) in owners:
+            found.add(owners[id(node)])
+    return found
+
+
 def _sizes(tree: ast.Module) -> set[str]:
     """Names that bound the work: arguments of ``range(...)`` and slice bounds, in any function of the file."""
     found: set[str] = set()
@@ -395,6 +424,8 @@ def frozen_lines(ctx: AuditContext, path: str) -> list[list[int]]:
     top = bool(sites)
     sites |= {".".join(s.split(".")[:k]) for s in sites for k in range(1, s.count(".") + 1)}
     sites |= metric_functions(ctx, labels).get(path, set()) - (ctx.editable_symbols(path) or set())
+    if entry and "exit_code" in ctx.goal.metric_names:
+        sites |= _exit_functions(tree)
     defs = symbols(tree)
     nodes: list[ast.AST] = [defs[name] for name in sites if name in defs]
     if top or (entry and _workload_goal(ctx)):

@@ -208,7 +208,8 @@ def _labels(plan: Plan) -> set[str]:
     found: set[str] = set()
     for inst in plan.instrumentation:
         if inst.pattern:
-            head = re.sub(r"\\[sdwbSDWB]|[\^$*+?]|\[[^\]]*\]", " ", inst.pattern.split("(", 1)[0]).replace("\\", "")
+            pattern = re.sub(r"\(\?<?[!=](?:\\.|[^)])*\)", "", inst.pattern)
+            head = re.sub(r"\\[sdwbSDWB]|[\^$*+?]|\[[^\]]*\]", " ", pattern.split("(", 1)[0]).replace("\\", "")
             found |= set(re.findall(r"[A-Za-z_][\w\-.]*", head)[-1:])
         if inst.key:
             found.add(inst.key.split(".")[-1])
