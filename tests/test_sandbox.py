@@ -393,3 +393,19 @@ def test_the_helper_records_what_the_program_reads_and_writes(base: Path) -> Non
     assert m.inputs == ["inputs/a.txt", "inputs/b.txt"]  # a child's reads too; code and bytecode are left out
     assert m.written == ["cache/c.bin", "out/result.txt"]
     assert m.output == {"main": ["done"]}
+
+
+def test_the_helper_is_valid_python_and_records_who_printed_a_metric(base: Path) -> None:
+    from remoroo.measure.shim import SITECUSTOMIZE
+
+    compile(SITECUSTOMIZE, "sitecustomize.py", "exec")  # a broken helper would silently observe nothing
+    bench = Bench(base, {**program("""
+        import lib
+        print("score=" + str(lib.value()))
+        lib.shout()
+    """), "lib.py": "def value():\n    return 3\n\n\ndef shout():\n    print('other=1')\n"})
+    plan = Plan.model_validate({"commands": [{"name": "main", "run": "python3 main.py"}], "instrumentation": [
+        {"metric": "score", "source": "stdout", "command": "main", "pattern": r"score=(\d+)"}]})
+    m = measure(plan, ["score"], bench.tree, bench.run / "logs" / "p", bench.env, time.monotonic() + 30)
+    assert m.metrics == {"score": 3} and m.matched == {"score": "score=3"}
+    assert m.printed == {"score=3": ["main.py:<module>"]}  # other=1 matches no pattern: not recorded

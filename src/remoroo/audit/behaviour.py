@@ -127,3 +127,28 @@ def check_sites(baseline: Mapping[str, Sequence[str]], candidate: Mapping[str, S
                             reason=f"a metric was emitted from code that did not emit it at baseline ({listed})",
                             evidence={"hits": hits, "baseline": {m: list(baseline[m]) for m in strangers}})
     return passed("provenance", "every emitted metric comes from its baseline site")
+
+
+def check_printed(metrics: Sequence[str], baseline: tuple[Mapping[str, str], Mapping[str, Sequence[str]]],
+                  candidate: tuple[Mapping[str, str], Mapping[str, Sequence[str]]]) -> AuditFinding:
+    """Each stdout metric's line was printed by code that printed it at baseline (``(matched, printed)`` pairs:
+    metric -> the line its value came from, line -> the file:function that wrote it)."""
+    strangers: dict[str, tuple[str, list[str], list[str]]] = {}
+    for metric in metrics:
+        line_then, line_now = baseline[0].get(metric), candidate[0].get(metric)
+        then = set(baseline[1].get(line_then, [])) if line_then is not None else set()
+        if not then or line_now is None:
+            continue  # not printed by Python code at baseline, or no value now (reported as missing)
+        now = set(candidate[1].get(line_now, []))
+        if not now or not now <= then:
+            strangers[metric] = (line_now, sorted(now) or ["code the helper could not see"], sorted(then))
+    if strangers:
+        listed = "; ".join(f"{m}: {line!r} printed by {', '.join(now)} (baseline: {', '.join(then)})"
+                           for m, (line, now, then) in strangers.items())
+        hits = [{"file": site.rsplit(":", 1)[0], "line": 1, "code": line, "metric": m}
+                for m, (line, now, _) in strangers.items() for site in now]
+        return AuditFinding(rule="provenance", passed=False,
+                            reason=f"a metric's line was printed by code that did not print it at baseline ({listed})",
+                            evidence={"hits": hits, "printed": {m: {"line": line, "printed_by": now, "baseline": then}
+                                                                for m, (line, now, then) in strangers.items()}})
+    return passed("provenance", "every printed metric comes from the code that printed it at baseline")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from remoroo.audit import AuditContext, AuditFinding, AuditVerdict, audit, check_preserved, overridden, why_protected
-from remoroo.audit.behaviour import check_inputs, check_output, check_sites, speed_goal
+from remoroo.audit.behaviour import check_inputs, check_output, check_printed, check_sites, speed_goal
 from remoroo.audit.context import is_test_goal
 from remoroo.audit.mutant import check_new_tests, mutate, tested_modules
 from remoroo.audit.paths import is_test
@@ -80,6 +80,8 @@ def measured_findings(ctx: RunContext, setup: Setup, measurement: Measurement) -
     if base.code_runs and measurement.code_runs:
         findings.append(check_inputs(base.inputs, measurement.inputs, measurement.written))
     findings.append(check_sites(base.sites, measurement.sites, setup.metrics))
+    printed = [i.metric for i in setup.plan.instrumentation if i.source == "stdout" and i.metric in setup.metrics]
+    findings.append(check_printed(printed, (base.matched, base.printed), (measurement.matched, measurement.printed)))
     overrides = tuple(ctx.config.allow) + tuple(f"*:{p}" for p in ctx.config.allow_paths)
     return overridden(AuditVerdict(passed=True, findings=findings), overrides).findings
 

@@ -12,6 +12,7 @@ everything in it dies too.
 from __future__ import annotations
 
 import contextlib
+import json
 import marshal
 import os
 import re
@@ -39,6 +40,8 @@ _NETWORK_ERROR = re.compile(
 
 INPUTS_FILE_ENV = "METRICS_INPUTS_FILE"  # where the helper's audit hook records the files a command opens
 TREE_ENV = "METRICS_TREE"
+SITES_FILE_ENV = "METRICS_SITES_FILE"  # which code printed each stdout line a metric pattern reads
+PATTERNS_ENV = "METRICS_PATTERNS"
 
 
 class Environment(BaseModel):
@@ -98,7 +101,9 @@ def execute(plan: Plan, tree: Path, logs: Path, env: Environment, deadline: floa
         for cmd in cmds:
             out, err = (files.enter_context(open(p, "w+b")) for p in _paths(cmd, logs))  # read: log probes
             fds += [out.fileno(), err.fileno()]
-            spec_cmds.append(_spec(cmd, tree, metrics, env, base, out.fileno(), err.fileno()))
+            patterns = [i.pattern for i in plan.instrumentation
+                        if i.source == "stdout" and i.pattern and i.command in (None, cmd.name)]
+            spec_cmds.append(_spec(cmd, tree, metrics, env, base, out.fileno(), err.fileno(), patterns))
         result = files.enter_context(tempfile.TemporaryFile())
         fds.append(result.fileno())
         spec = {"commands": spec_cmds, "grace_s": env.grace_s, "deadline": deadline,
@@ -129,7 +134,7 @@ def _limits(limits: sb.Limits) -> dict[str, int]:
 
 
 def _spec(cmd: Command, tree: Path, metrics: Path, env: Environment, base: dict[str, str], out: int,
-          err: int) -> dict[str, object]:
+          err: int, patterns: list[str]) -> dict[str, object]:
     sealed = env.sandbox.sealed
     root = sb.TREE if sealed else str(tree)
     child = dict(base)
@@ -137,6 +142,8 @@ def _spec(cmd: Command, tree: Path, metrics: Path, env: Environment, base: dict[
     child = {k: v for k, v in child.items() if "\0" not in k + v}
     child[sb.EMIT_FILE_ENV] = f"{sb.METRICS if sealed else metrics}/{cmd.name}.ndjson"
     child[INPUTS_FILE_ENV] = f"{sb.METRICS if sealed else metrics}/{cmd.name}.inputs"
+    child[SITES_FILE_ENV] = f"{sb.METRICS if sealed else metrics}/{cmd.name}.sites"
+    child[PATTERNS_ENV] = json.dumps(patterns)
     child[TREE_ENV] = root
     helpers = sb.HELPERS if sealed else env.shim_dir
     child["PYTHONPATH"] = ":".join(p for p in (helpers, child.get("PYTHONPATH", "")) if p)

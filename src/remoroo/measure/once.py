@@ -44,6 +44,9 @@ class Measurement(BaseModel):
         "Each job's stdout about the work (timing lines dropped; lines that varied between repeats masked)."))
     sites: dict[str, list[str]] = Field(default_factory=dict, description=(
         "Emitted metric -> the file:function that emitted it."))
+    printed: dict[str, list[str]] = Field(default_factory=dict, description=(
+        "Each stdout line a metric's pattern reads -> the file:function that printed it (Python programs)."))
+    matched: dict[str, str] = Field(default_factory=dict, description="Stdout metric -> the line its value came from.")
     tests: dict[str, str] = Field(default_factory=dict, description=(
         "Each test case of the JUnit report -> passed, failed or skipped (the measured set is frozen at baseline)."))
 
@@ -91,7 +94,7 @@ def measure(plan: Plan, metrics: list[str], tree: Path, logs: Path, env: Environ
             result.missing[metric] = "the plan has no instrumentation for it"
             continue
         try:
-            result.metrics[metric] = _read(inst, runs, tree, logs, start_wall=start_wall)
+            result.metrics[metric] = _read(inst, runs, tree, logs, start_wall=start_wall, matched=result.matched)
         except LookupError as exc:
             result.missing[metric] = str(exc)
             if "copy of" in str(exc):
@@ -131,6 +134,16 @@ def observe(result: Measurement, plan: Plan, logs: Path) -> None:
             except OSError:
                 text = ""
             result.output[run.name] = normalize(text, skip)
+        printed = logs / "metrics" / f"{run.name}.sites"
+        if printed.is_file():
+            for line in printed.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("line"), str):
+                    known = result.printed.setdefault(record["line"], [])
+                    known += [str(x) for x in record.get("sites", []) if str(x) not in known]
         for record in _emitted(logs, run.name):
             site = record.get("site")
             if isinstance(site, str) and isinstance(record.get("name"), str):
@@ -170,14 +183,15 @@ def _clear_artifacts(plan: Plan, tree: Path) -> list[str]:
     return flags
 
 
-def _read(inst: Instrument, runs: list[CommandRun], tree: Path, logs: Path, start_wall: float) -> Value:
+def _read(inst: Instrument, runs: list[CommandRun], tree: Path, logs: Path, start_wall: float,
+          matched: dict[str, str]) -> Value:
     chosen = [r for r in runs if inst.command in (None, r.name)]
     if inst.source == "probe" and inst.probe in FILE_PROBES:
         return read_report_probe(inst, tree, start_wall)
     if inst.source == "probe":
         return _probe(inst, chosen)
     if inst.source == "stdout":
-        return _from_stdout(inst, chosen)
+        return _from_stdout(inst, chosen, matched)
     if inst.source == "emit":
         return _from_emit(inst, chosen, logs)
     return _from_artifact(inst, tree, start_wall)
@@ -199,13 +213,17 @@ def _probe(inst: Instrument, runs: list[CommandRun]) -> Value:
     return round(sum(r.duration_s for r in runs), 6)
 
 
-def _from_stdout(inst: Instrument, runs: list[CommandRun]) -> Value:
+def _from_stdout(inst: Instrument, runs: list[CommandRun], matched: dict[str, str]) -> Value:
     pattern = re.compile(inst.pattern or "")
     for run in reversed(runs):
         text = Path(run.stdout_log).read_text(encoding="utf-8", errors="replace")
         matches = list(pattern.finditer(text))
         if matches:
-            return coerce(matches[-1].group(1))
+            last = matches[-1]
+            start = text.rfind("\n", 0, last.start()) + 1
+            end = text.find("\n", last.end())
+            matched[inst.metric] = text[start:end if end >= 0 else len(text)].rstrip("\r")
+            return coerce(last.group(1))
     raise LookupError(f"no line of {inst.command}'s stdout matched {inst.pattern!r}")
 
 

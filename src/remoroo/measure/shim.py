@@ -4,8 +4,9 @@ It holds ``remoroo.emit`` (so a program can report a metric) and a
 ``sitecustomize`` that registers a stack dump on SIGUSR1 (sent just before a
 timeout kill), records through an audit hook (``sys.addaudithook``) every
 file of the tree the program opens (``METRICS_INPUTS_FILE``: one ``r PATH``
-or ``w PATH`` line per file, code and bytecode left out), and then runs the
-sitecustomize it shadows, if any.
+or ``w PATH`` line per file, code and bytecode left out) and, for each stdout
+line a metric's pattern reads, the code that printed it (``METRICS_SITES_FILE``),
+and then runs the sitecustomize it shadows, if any.
 """
 
 from __future__ import annotations
@@ -80,6 +81,63 @@ def _observe():
 
 
 _observe()
+
+
+def _watch_stdout():
+    """Record which code (file:function) printed each stdout line that a metric's pattern reads."""
+    import json, os, re
+
+    out, root = os.environ.get("METRICS_SITES_FILE"), os.environ.get("METRICS_TREE")
+    try:
+        patterns = [re.compile(p) for p in json.loads(os.environ.get("METRICS_PATTERNS", "[]"))]
+    except (ValueError, re.error):
+        return
+    if not out or not root or not patterns or sys.stdout is None:
+        return
+    root = os.path.realpath(root) + os.sep
+
+    def site(frame):
+        path = os.path.realpath(frame.f_code.co_filename)
+        path = path[len(root):] if path.startswith(root) else path
+        return path + ":" + frame.f_code.co_name
+
+    class Watched:
+        def __init__(self, inner):
+            object.__setattr__(self, "_inner", inner)
+            object.__setattr__(self, "_pending", ["", set()])
+
+        def write(self, text):
+            written = self._inner.write(text)
+            try:
+                pending = self._pending
+                pending[1].add(site(sys._getframe(1)))
+                pending[0] += text if isinstance(text, str) else ""
+                while "\\n" in pending[0]:
+                    line, pending[0] = pending[0].split("\\n", 1)
+                    if any(p.search(line) for p in patterns):
+                        fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                        try:
+                            os.write(fd, (json.dumps({"line": line, "sites": sorted(pending[1])}) + "\\n").encode())
+                        finally:
+                            os.close(fd)
+                    pending[1] = {site(sys._getframe(1))} if pending[0] else set()
+            except Exception:
+                pass
+            return written
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def __setattr__(self, name, value):
+            setattr(self._inner, name, value)
+
+    try:
+        sys.stdout = Watched(sys.stdout)
+    except Exception:
+        pass
+
+
+_watch_stdout()
 
 
 def _chain():
