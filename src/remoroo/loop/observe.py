@@ -120,7 +120,10 @@ def provenance(plan: Plan, measurement: Measurement) -> dict[str, str]:
             where = f" ({inst.path})" if inst.path else ""
             found[inst.metric] = f"engine probe {inst.probe} of {command}{where}"
         elif inst.source == "stdout":
-            found[inst.metric] = f"stdout of {command}, pattern {inst.pattern!r}"
+            line = measurement.matched.get(inst.metric)
+            sites = measurement.printed.get(line, []) if line is not None else []
+            by = f", printed by {', '.join(sites)}" if sites else ""
+            found[inst.metric] = f"stdout of {command}, pattern {inst.pattern!r}{by}"
         elif inst.source == "emit":
             sites = measurement.sites.get(inst.name or inst.metric, [])
             found[inst.metric] = f"remoroo.emit({inst.name or inst.metric!r}) at {', '.join(sites) or 'no site yet'}"
