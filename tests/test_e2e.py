@@ -273,8 +273,10 @@ def test_sigterm_to_remoroo_cancels_cleanly(tmp_path: Path, script) -> None:
                              "code_runs == true", "--brain", f"scripted:{brain}"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             env={k: v for k, v in os.environ.items() if not k.startswith("REMOROO_")})
-    assert len(wait_marked(marker, 3, 20)) >= 3  # sh, hang.py and the escaped grandchild
-    proc.send_signal(signal.SIGTERM)
+    try:
+        assert len(wait_marked(marker, 3, 30)) >= 3  # sh, hang.py and the escaped grandchild
+    finally:  # a failed wait must not leave the run (and its sandbox) to the next test
+        proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=15) == 1
     assert wait_gone(marker, 5) == []
     report, md = report_of(repo)
