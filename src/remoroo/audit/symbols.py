@@ -213,28 +213,7 @@ def _reported_names(tree: ast.Module, labels: set[str]) -> set[str]:
 
 def metric_labels(ctx: AuditContext) -> set[str]:
     """The words that mark a metric's emission site: stdout labels, emit names, artifact keys."""
-    labels: set[str] = set()
-    for inst in ctx.plan.instrumentation:
-        if inst.source == "stdout" and inst.pattern:
-            label = pattern_label(inst.pattern)
-            if label:
-                labels.add(label)
-            elif re.search(rf"(?<![A-Za-z0-9_]){re.escape(inst.metric)}(?![A-Za-z0-9_])", inst.pattern):
-                labels.add(inst.metric)
-        elif inst.source == "emit":
-            labels.add(inst.name or inst.metric)
-        elif inst.source == "json_artifact" and inst.key:
-            labels.add(inst.key.split(".")[-1])
-    return labels
-
-
-def pattern_label(pattern: str) -> str:
-    """The literal word just before a stdout pattern's capture group (``r"fib_10=(\\d+)"`` -> ``fib_10``)."""
-    pattern = re.sub(r"\(\?<?[!=](?:\\.|[^)])*\)", "", pattern)  # lookarounds: (?<![\w.]) is not a label
-    head = pattern.split("(", 1)[0]
-    head = re.sub(r"\\[sdwbSDWB]|[\^$*+?]|\{\d*,?\d*\}|\[[^\]]*\]", " ", head).replace("\\", "")
-    words = re.findall(r"[A-Za-z_][\w\-./]*", head)
-    return words[-1].rstrip("./-") if words else ""
+    return {inst.label for inst in ctx.plan.instrumentation if inst.label}
 
 
 def emitters(tree: ast.Module, labels: set[str], strict: bool = False) -> set[str]:

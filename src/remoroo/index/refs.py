@@ -205,17 +205,7 @@ def measurement_defects(plan: Plan) -> list[str]:
 
 
 def _labels(plan: Plan) -> set[str]:
-    found: set[str] = set()
-    for inst in plan.instrumentation:
-        if inst.pattern:
-            pattern = re.sub(r"\(\?<?[!=](?:\\.|[^)])*\)", "", inst.pattern)
-            head = re.sub(r"\\[sdwbSDWB]|[\^$*+?]|\[[^\]]*\]", " ", pattern.split("(", 1)[0]).replace("\\", "")
-            found |= set(re.findall(r"[A-Za-z_][\w\-.]*", head)[-1:])
-        if inst.key:
-            found.add(inst.key.split(".")[-1])
-        if inst.name:
-            found.add(inst.name)
-        found.add(inst.metric)
+    found = {inst.label for inst in plan.instrumentation} | {inst.metric for inst in plan.instrumentation}
     return {f for f in found if len(f) > 1}
 
 

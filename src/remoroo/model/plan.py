@@ -85,6 +85,24 @@ class Instrument(BaseModel):
     pattern: str | None = Field(default=None, description="stdout: regex whose first group is the value.")
     name: str | None = Field(default=None, description="emit: the name passed to remoroo.emit (default: metric).")
 
+    @property
+    def label(self) -> str:
+        """The word that marks where the program reports this metric: the literal just before a stdout pattern's
+        capture group (``fib_10=(\\d+)`` -> ``fib_10``; lookarounds skipped), the emit name, the artifact key."""
+        if self.source == "emit":
+            return self.name or self.metric
+        if self.source == "json_artifact":
+            return (self.key or "").split(".")[-1]
+        if self.source != "stdout" or not self.pattern:
+            return ""
+        pattern = re.sub(r"\(\?<?[!=](?:\\.|[^)])*\)", "", self.pattern)
+        head = re.sub(r"\\[sdwbSDWB]|[\^$*+?]|\{\d*,?\d*\}|\[[^\]]*\]", " ", pattern.split("(", 1)[0])
+        words = re.findall(r"[A-Za-z_][\w\-./]*", head.replace("\\", ""))
+        if words:
+            return str(words[-1]).rstrip("./-")
+        named = re.search(rf"(?<![A-Za-z0-9_]){re.escape(self.metric)}(?![A-Za-z0-9_])", self.pattern)
+        return self.metric if named else ""
+
 
 class PatchIntent(BaseModel):
     model_config = ConfigDict(extra="forbid")
