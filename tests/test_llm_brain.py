@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,17 @@ def test_budget_exceeded_before_the_next_call(repo: Path) -> None:
     with ReplayServer([{"text": PLAN, "tokens": [80, 20]}, {"text": WORSE, "tokens": [80, 20]},
                        {"text": FIX}]) as server:
         report = run_llm(repo, server, max_tokens=150)
-    assert report["outcome"] == "FAIL" and report["reason"].startswith("budget: token budget used up")
-    assert len(server.requests) == 2  # the third call was never made
+    assert report["outcome"] == "FAIL" and "(stopped: budget: token budget used up" in report["reason"]
+    # no patch call after the budget ran out; only the judge, after the outcome was fixed, on its own allowance
+    kinds = [_kind(r) for r in server.requests]
+    assert kinds[:2] == ["plan", "patch"] and kinds[2:] and set(kinds[2:]) == {"judge"}, kinds
+
+
+def _kind(body: dict) -> str:
+    """The kind of the remoroo request an LLM call carries (in its last user message)."""
+    text = [m["content"] for m in body["messages"] if m["role"] == "user"][0]
+    found = re.search(r'"kind": "(\w+)"', text)
+    return found.group(1) if found else "?"
 
 
 def test_ambiguous_search_block_is_fed_back(repo: Path) -> None:

@@ -9,10 +9,10 @@ import pytest
 from conftest import git_init, write_files
 from fakes import SCORE_PLAN, FileMeasurer, ListBrain, context
 
-from remoroo.errors import BudgetExceeded, EngineError
+from remoroo.errors import BrainError, BudgetExceeded, EngineError
 from remoroo.evidence.events import Baseline, CandidateDone, Judged, PlanAccepted, TurnDone
 from remoroo.evidence.ledger import RunFolder
-from remoroo.loop.engine import advance, drive, run
+from remoroo.loop.engine import Tracker, advance, drive, run
 from remoroo.loop.preflight import prepare
 from remoroo.loop.state import Ending, Kept, Progress
 from remoroo.loop.turn import GaveUp, TurnResult, run_turn
@@ -23,7 +23,15 @@ from remoroo.model.decide import Verdict
 from remoroo.model.patch import Edit, PatchProposal
 from remoroo.model.plan import Plan
 from remoroo.protocol.client import BrainClient
-from remoroo.protocol.wire import InstrumentResponse, PatchResponse, PlanResponse, Usage, in_process
+from remoroo.protocol.wire import (
+    AnyRequest,
+    AnyResponse,
+    InstrumentResponse,
+    PatchResponse,
+    PlanResponse,
+    Usage,
+    in_process,
+)
 
 MAIN = "print('score=' + open('score.txt').read().strip())\n"
 
@@ -154,9 +162,11 @@ def test_drive_reaches_success_and_stops_at_once(tmp_path: Path) -> None:
     patches = [PatchResponse(proposals=[set_score(2)]), PatchResponse(proposals=[set_score(8, old=2)]),
                PatchResponse(proposals=[set_score(9, old=8)])]
     brain = ListBrain(plans=plan_only(), patches=patches)
-    ending, turns, setup, progress = drive(context(score_repo(tmp_path), "score >= 5", brain, FileMeasurer()))
+    tracker = Tracker()
+    ending = drive(context(score_repo(tmp_path), "score >= 5", brain, FileMeasurer()), tracker)
     assert ending == Ending("SUCCESS", "all 1 target(s) met")
-    assert turns == 2 and progress is not None and progress.kept.metrics == {"score": 8}
+    progress = tracker.progress
+    assert tracker.turns == 2 and progress is not None and progress.kept.metrics == {"score": 8}
     assert [r.kind for r in brain.seen] == ["plan", "patch", "patch"]  # met after turn 2: no third patch call
 
 
@@ -166,9 +176,10 @@ def test_drive_ends_by_stagnation_after_a_replan(tmp_path: Path) -> None:
             for _ in range(10)]
     ctx = context(score_repo(tmp_path), "score >= 5",
                   ListBrain(plans=plan_only() * 2, patches=same), FileMeasurer(), stagnation_turns=2, max_replans=1)
-    ending, turns, *_ = drive(ctx)
+    tracker = Tracker()
+    ending = drive(ctx, tracker)
     assert ending.outcome == "FAIL" and "stagnation: 2 turns without metric progress" in ending.reason
-    assert turns == 4  # two turns, a replan, two more
+    assert tracker.turns == 4  # two turns, a replan, two more
 
 
 def test_budgets_are_checked_in_one_place() -> None:
@@ -186,15 +197,37 @@ def test_budgets_are_checked_in_one_place() -> None:
     assert expired.stop_reason(0) == "time budget (1s) used up"
 
 
-def test_a_judge_out_of_budget_never_changes_the_outcome(tmp_path: Path) -> None:
+def test_the_judge_has_its_own_allowance_and_never_changes_the_outcome(tmp_path: Path) -> None:
     repo = score_repo(tmp_path)
-    # the patch answer uses the whole token budget: the judge's call, the last one, finds it used up
+    # the patch answer uses the whole token budget; the judge, asked after the outcome is fixed, has its own
     fix = PatchResponse(proposals=[set_score(9)], usage=Usage(input_tokens=1000))
     brain = ListBrain(plans=plan_only(), patches=[fix])
     config = RunConfig(repo=repo, goal="raise the score", metrics="score >= 5", max_tokens=1000,
                        editable=["score.txt"])  # main.py reads it: an input, editable only by the user
     result = run(config, BrainClient(in_process(brain), name="list", budgets=config.budgets()))
     assert (result.outcome, result.reason) == ("SUCCESS", "all 1 target(s) met")
-    assert [r.kind for r in brain.seen] == ["plan", "patch"]
+    assert [r.kind for r in brain.seen] == ["plan", "patch", "judge"]
     judged = [e for e in RunFolder(result.run_dir).events() if isinstance(e, Judged)]
-    assert judged and "token budget used up" in (judged[0].error or "")
+    assert judged and judged[0].error is None
+
+
+def test_a_judge_that_fails_leaves_a_note_and_nothing_else(tmp_path: Path) -> None:
+    repo = score_repo(tmp_path)
+    class BrokenJudge(ListBrain):
+        def respond(self, request: AnyRequest) -> AnyResponse:
+            if request.kind == "judge":
+                self.seen.append(request)
+                raise BrainError("the judge's endpoint answered 503")
+            return super().respond(request)
+
+    brain = BrokenJudge(plans=plan_only(), patches=[PatchResponse(proposals=[set_score(9)])])
+    config = RunConfig(repo=repo, goal="raise the score", metrics="score >= 5", max_tokens=1000,
+                       editable=["score.txt"])  # main.py reads it: an input, editable only by the user
+    result = run(config, BrainClient(in_process(brain), name="list", budgets=config.budgets()))
+    assert (result.outcome, result.reason) == ("SUCCESS", "all 1 target(s) met")
+    assert [r.kind for r in brain.seen] == ["plan", "patch", "judge"]
+    judged = [e for e in RunFolder(result.run_dir).events() if isinstance(e, Judged)]
+    assert judged and "answered 503" in (judged[0].error or "")
+    report = (result.run_dir / "final_report.md").read_text()
+    assert "the judge gave no judgement: the judge's endpoint answered 503" in report
+    assert report.count("## Outcome: SUCCESS") == 1

@@ -1,4 +1,4 @@
-"""The three error families of remoroo.
+"""The four error families of remoroo.
 
 ``FeedbackError``
     Goes back to the brain as feedback, counted and capped by the engine: a
@@ -9,6 +9,13 @@
     Ends the run as FAIL, with evidence: a command that could not be started,
     a git failure in the workspace, a brain that broke its protocol or timed
     out (``BrainTimeout``), a token or cost budget used up (``BudgetExceeded``).
+
+``InternalError``
+    A bug: an exception that no stage expected (``OSError`` from odd
+    repository contents, a library's surprise). The engine's last-resort
+    boundary turns it into this; the run still ends FAIL with its report,
+    the traceback goes to ``internal_error.txt`` in the run folder (never to
+    the user's screen), and the kept progress stays deliverable.
 
 ``UserError``
     The user must fix something: a malformed goal, metric spec, case.json,
@@ -74,6 +81,16 @@ class BudgetExceeded(EngineError):
 
 class CommandError(EngineError):
     """A planned command could not be started at all."""
+
+
+class InternalError(RemorooError):
+    """An exception no stage expected, caught at the engine's last-resort boundary."""
+
+    def __init__(self, cause: BaseException, where: str = "") -> None:
+        self.cause = cause
+        self.where = where
+        text = str(cause).strip() or "(no message)"
+        super().__init__(f"{type(cause).__name__}: {text}" + (f" (during {where})" if where else ""))
 
 
 class UserError(RemorooError):

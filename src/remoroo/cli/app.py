@@ -1,4 +1,4 @@
-"""The command line: ``remoroo run | show | apply | index | bench | doctor | brain serve | schema``.
+"""The command line: ``remoroo run | resume | show | apply | index | bench | doctor | brain serve | schema``.
 
 Exit codes: 0 SUCCESS, 3 PARTIAL_SUCCESS, 1 FAIL, 2 usage or config error.
 This is the edge: the only place that reads ``os.environ`` and builds the
@@ -46,13 +46,26 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         raise SystemExit(1) from None
-    except Exception as exc:  # usage errors, from whichever click typer uses (typer >= 0.20 bundles its own)
+    except Exception as exc:  # noqa: BLE001 - usage errors (from whichever click typer bundles), else a bug
         show = getattr(exc, "show", None)
         if isinstance(exc, _click_errors()) and callable(show):
             show()
             raise SystemExit(2) from None
-        raise
+        _crashed(exc)
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _crashed(exc: BaseException) -> None:
+    """A bug outside any run: one line on the screen, the traceback in a file (a run's own are in its folder)."""
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile("w", prefix="remoroo-crash-", suffix=".txt", delete=False,
+                                     encoding="utf-8") as handle:
+        handle.write("".join(traceback.format_exception(exc)))
+    err.print(Text("internal error: ", style="bold red") + Text(f"{type(exc).__name__}: {exc} (a bug in remoroo; "
+              f"traceback in {handle.name})"), soft_wrap=True)
+    raise SystemExit(1) from None
 
 
 def _click_errors() -> tuple[type[Exception], ...]:
@@ -130,7 +143,10 @@ def run_cmd(
     if not yes and sys.stdin.isatty():
         typer.confirm(f"remoroo will run commands chosen by the brain ({client.name}) on an isolated copy of "
                       f"{repo}. Continue?", abort=True)
-    result = run(config, client, observer=None if as_json else _progress)
+    _finish(run(config, client, observer=None if as_json else _progress), as_json)
+
+
+def _finish(result: Any, as_json: bool) -> None:
     report_path = result.run_dir / "final_report.md"
     if as_json:
         sys.stdout.write((result.run_dir / "final_report.json").read_text(encoding="utf-8"))
@@ -174,7 +190,16 @@ def show_cmd(
         raise UserError(f"No run {run_id!r} under {repo.resolve()}/.remoroo/runs: run 'remoroo run' first.")
     report_file = run_dir / "final_report.json"
     if not report_file.is_file():
-        raise UserError(f"Run {run_dir.name} has no final_report.json yet: it is still running or was killed.")
+        from remoroo.evidence.ledger import RunFolder
+        from remoroo.loop.liveness import run_state
+
+        state, pid = run_state(RunFolder(run_dir))
+        if state == "running":
+            out.print(f"run {run_dir.name}: still running (pid {pid}); evidence so far: {run_dir}", soft_wrap=True)
+            raise typer.Exit(0)
+        out.print(f"run {run_dir.name}: interrupted; resume with: remoroo resume {run_dir.name}"
+                  + ("" if repo.resolve() == Path.cwd().resolve() else f" --repo {repo}"), soft_wrap=True)
+        raise typer.Exit(1)
     if as_json:
         sys.stdout.write(report_file.read_text(encoding="utf-8"))
         raise typer.Exit(0)
@@ -193,15 +218,43 @@ def show_cmd(
 def apply_cmd(
     run_id: str = typer.Argument("latest", help="A run id, or 'latest'."),
     repo: Path = typer.Option(Path("."), "--repo", help="The repository to apply the run's final patch to."),
+    without_instrumentation: bool = typer.Option(False, "--without-instrumentation", help=(
+        "Leave out instrumentation.diff (the metric reporting the run added) when the fix applies without it.")),
 ) -> None:
-    """Apply a run's final_patch.diff to your working tree (refuses on conflicts)."""
+    """Apply what a run verified to your working tree: its instrumentation, then its fix (refuses on conflicts)."""
     from remoroo.evidence.deliver import apply_run
 
-    diff_path, files = apply_run(repo.resolve(), run_id)
-    if not files:
-        out.print(f"{diff_path} is empty: the run kept no change, nothing to apply.", soft_wrap=True)
+    done = apply_run(repo.resolve(), run_id, instrumentation=not without_instrumentation)
+    if not done.files:
+        out.print(f"run {done.run_dir.name} kept no change: nothing to apply.", soft_wrap=True)
         return
-    out.print(f"applied {diff_path} to {repo.resolve()}: {', '.join(files)}", soft_wrap=True)
+    out.print(f"applied {' then '.join(done.parts)} of run {done.run_dir.name} to {repo.resolve()}: "
+              f"{', '.join(done.files)}", soft_wrap=True)
+
+
+@app.command("resume")
+def resume_cmd(
+    run_id: str = typer.Argument("latest", help="A run id, or 'latest'."),
+    repo: Path = typer.Option(Path("."), "--repo", help="The repository the run belongs to."),
+    as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
+) -> None:
+    """Carry on a run that was killed (kill -9, a power cut): it ends as the uninterrupted run would have."""
+    from remoroo.brain import client_from_config
+    from remoroo.evidence.ledger import RunFolder, find_run
+    from remoroo.loop.engine import resume
+    from remoroo.model.config import saved_config
+
+    root = repo.resolve()
+    run_dir = find_run(root, run_id)
+    if run_dir is None:
+        raise UserError(f"No run {run_id!r} under {root}/.remoroo/runs: check the id with 'remoroo show'.")
+    try:
+        saved = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["config"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"Run {run_dir.name} has no readable run.json ({exc}): it cannot be resumed.") from exc
+    config = saved_config(saved, root, os.environ)
+    result = resume(RunFolder(run_dir), config, client_from_config(config), observer=None if as_json else _progress)
+    _finish(result, as_json)
 
 
 @app.command("index")

@@ -239,6 +239,40 @@ class Cancelled(_Event):
     event: Literal["cancelled"] = "cancelled"
 
 
+class InternalFailed(_Event):
+    """A bug caught at the engine's last-resort boundary; the traceback is in ``traceback_file``."""
+
+    event: Literal["internal_error"] = "internal_error"
+    error: str
+    kind: str
+    traceback_file: str = "internal_error.txt"
+
+
+class SnapshotNotes(_Event):
+    """What the snapshot left out of the isolated copy (FIFOs, sockets, devices, unreadable files...)."""
+
+    event: Literal["snapshot_notes"] = "snapshot_notes"
+    skipped: dict[str, str] = Field(default_factory=dict, description="path -> why it was left out")
+
+
+class Resumed(_Event):
+    """A killed run was resumed: the events before this line were replayed, those after it are new."""
+
+    event: Literal["resumed"] = "resumed"
+    replayed_events: int
+    replayed_brain_calls: int = 0
+    replayed_measurements: int = 0
+    cleaned: list[str] = Field(default_factory=list)
+
+
+class StoreUnavailable(_Event):
+    """The artifact store could not be written; the run goes on with its local copy, which holds everything."""
+
+    event: Literal["store_unavailable"] = "store_unavailable"
+    store: str
+    error: str
+
+
 class RunFinished(_Event):
     event: Literal["run_finished"] = "run_finished"
     outcome: Outcome
@@ -252,7 +286,8 @@ Event = Annotated[
     Union[RunStarted, ClusterJoined, PlanAccepted, PlanRejectedEvent, PlanGivenUp, PlanUnmeasurable, Hydrated,
           HydrationExhausted, Baseline, PreflightFailed, InstrumentationRejected, InstrumentationVetoed, Instrumented,
           DiagramWritten, WitnessesWritten, MeasuredAway, Replanned, PatchesRejected, CandidateDone, TurnDone, Final,
-          Verification, Judged, BudgetExceededEvent, EngineFailed, Cancelled, RunFinished],
+          Verification, Judged, BudgetExceededEvent, EngineFailed, Cancelled, InternalFailed, SnapshotNotes, Resumed,
+          StoreUnavailable, RunFinished],
     Field(discriminator="event"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

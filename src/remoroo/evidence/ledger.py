@@ -1,24 +1,29 @@
 """The run folder and its append-only ledger (``events.ndjson``).
 
 Every stage appends one typed event (``evidence/events.py``) per step or
-decision; the report is built from these lines, never from memory.
+decision; the report is built from these lines, never from memory. Each line
+is on disk (fsync) before the engine goes on. A resumed run replays the run
+from its start: the lines already on record are checked against the replay
+and not written twice; the first new line is preceded by a ``resumed`` event.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from remoroo.evidence.events import Event, parse_event
+from remoroo.evidence.events import Event, Resumed, parse_event
 from remoroo.exec.workspace import ensure_remoroo_dir
 
 RUNS_DIR = ".remoroo/runs"
 Observer = Callable[[Event], None]
+Mirror = Callable[[str], None]  # told the relative path of every file written, for an artifact store
 
 
 def new_run_id() -> str:
@@ -33,6 +38,10 @@ class RunFolder:
         self.root = root
         self.ledger = root / "events.ndjson"
         self.observer = observer
+        self.mirror: Mirror | None = None
+        self._replay: list[str] = []  # the event names on record that a resumed run has still to reach
+        self._kept = 0  # lines of the ledger confirmed by the replay so far
+        self._resumed: Callable[[int], Resumed] | None = None
 
     @classmethod
     def create(cls, repo: Path, run_id: str, observer: Observer | None = None) -> RunFolder:
@@ -51,22 +60,94 @@ class RunFolder:
         return path
 
     def append(self, event: Event) -> None:
-        """Write one typed event as a line of the ledger, then show it to the observer."""
-        with open(self.ledger, "a", encoding="utf-8") as handle:
-            handle.write(event.model_dump_json() + "\n")
+        """Write one typed event as a line of the ledger (on disk before this returns), then show it."""
+        if self._replay:
+            if self._replay[0] == event.event:  # on record already: the replay has reached it again
+                self._replay.pop(0)
+                self._kept += 1
+                if self.observer is not None:
+                    self.observer(event)
+                return
+            self._diverged()
+        if self._resumed is not None:
+            note, self._resumed = self._resumed(self._kept), None
+            self._write_line(note)
+        self._write_line(event)
         if self.observer is not None:
             self.observer(event)
+
+    def _write_line(self, event: Event) -> None:
+        with open(self.ledger, "a", encoding="utf-8") as handle:
+            handle.write(event.model_dump_json() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.mirror_file("events.ndjson")
+
+    def _diverged(self) -> None:
+        """The replay went another way than the record (a measurement redone, say): the record's tail goes."""
+        lines = self.ledger.read_text(encoding="utf-8").splitlines(keepends=True)[: self._kept]
+        self.write_text("events.ndjson", "".join(lines))
+        self._replay = []
+
+    def replay(self, resumed: Callable[[int], Resumed]) -> list[Event]:
+        """Prepare to resume: the valid events on record (a torn last line is dropped), to be replayed."""
+        events: list[Event] = []
+        lines = self.ledger.read_text(encoding="utf-8").splitlines(keepends=True) if self.ledger.is_file() else []
+        for line in lines:
+            try:
+                events.append(parse_event(line))
+            except ValidationError:
+                break
+        self.write_text("events.ndjson", "".join(lines[: len(events)]))
+        self._replay, self._kept, self._resumed = [e.event for e in events], 0, resumed
+        return events
 
     def events(self) -> list[Event]:
         if not self.ledger.is_file():
             return []
-        return [parse_event(line) for line in self.ledger.read_text(encoding="utf-8").splitlines() if line.strip()]
+        found = []
+        for line in self.ledger.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                found.append(parse_event(line))
+            except ValidationError:  # the torn last line of a killed run
+                break
+        return found
 
     def write_json(self, relative: str, data: Any) -> Path:
+        return self.write_text(relative, json.dumps(data, default=_default, indent=2) + "\n")
+
+    def write_text(self, relative: str, text: str, *, durable: bool = False) -> Path:
+        """Write a file of the run folder; ``durable``: whole and on disk before this returns (write, fsync,
+        rename), as the records a resumed run relies on must be."""
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, default=_default, indent=2) + "\n", encoding="utf-8")
+        if durable:
+            temp = path.with_name(f".{path.name}.tmp")
+            with open(temp, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+            _fsync_dir(path.parent)
+        else:
+            path.write_text(text, encoding="utf-8")
+        self.mirror_file(relative)
         return path
+
+    def mirror_file(self, relative: str) -> None:
+        """Tell the artifact store (if any) that this file of the run folder was written."""
+        if self.mirror is not None:
+            self.mirror(relative)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _default(value: Any) -> Any:

@@ -17,9 +17,13 @@ from remoroo.evidence.events import (
     CandidateDone,
     Event,
     Final,
+    InternalFailed,
     Judged,
+    Resumed,
     RunFinished,
     RunStarted,
+    SnapshotNotes,
+    StoreUnavailable,
     TurnDone,
     Verification,
     WitnessesWritten,
@@ -83,6 +87,9 @@ class Report(BaseModel):
     brain_calls: int
     witnesses: list[str] = Field(default_factory=list, description="One line per failure witness, with its file.")
     judge: str = Field(default="", description="The brain's advisory reasoning; it never changes the outcome.")
+    notes: list[str] = Field(default_factory=list, description=(
+        "What the run met on the way that changed no outcome: files the snapshot left out, an internal error, "
+        "a judge that could not answer, an artifact store that went away, a resume."))
     usage: dict[str, Any] = Field(default_factory=dict, description="Tokens and cost of the brain's model calls.")
     evidence: dict[str, str]
 
@@ -133,6 +140,7 @@ def build_report(folder: RunFolder) -> Report:
         brain_calls=last.brain_calls,
         usage=last.usage,
         judge=judged.reasoning if judged else "",
+        notes=_notes(events),
         witnesses=[f"turn {e.turn}: {s} ({p})" for e in events if isinstance(e, WitnessesWritten)
                    for s, p in zip(e.summary, e.paths, strict=False)],
         evidence=_evidence(folder),
@@ -153,11 +161,40 @@ def _evidence(folder: RunFolder) -> dict[str, str]:
     return {n: n for n in names if (folder.root / n.rstrip("/")).exists()}
 
 
+def _notes(events: list[Event]) -> list[str]:
+    notes: list[str] = []
+    for e in events:
+        if isinstance(e, SnapshotNotes):
+            shown = ", ".join(f"{path} ({why})" for path, why in list(e.skipped.items())[:10])
+            more = f" and {len(e.skipped) - 10} more" if len(e.skipped) > 10 else ""
+            notes.append(f"the snapshot left out {len(e.skipped)} path(s): {shown}{more}")
+        elif isinstance(e, InternalFailed):
+            notes.append(f"internal error (a bug in remoroo): {e.error}; traceback in {e.traceback_file}")
+        elif isinstance(e, Judged) and e.error:
+            notes.append(f"the judge gave no judgement: {e.error}")
+        elif isinstance(e, StoreUnavailable):
+            notes.append(f"the artifact store {e.store} could not be written ({e.error}); the local run folder "
+                         "holds everything")
+        elif isinstance(e, Resumed):
+            notes.append(f"resumed after an interruption: {e.replayed_events} event(s), {e.replayed_brain_calls} "
+                         f"brain answer(s) and {e.replayed_measurements} measurement(s) taken from the record")
+    return notes
+
+
 def write_reports(folder: RunFolder) -> Report:
     report = build_report(folder)
-    (folder.root / "final_report.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    (folder.root / "final_report.md").write_text(render_markdown(report), encoding="utf-8")
+    folder.write_text("final_report.md", render_markdown(report))
+    folder.write_text("final_report.json", report.model_dump_json(indent=2) + "\n", durable=True)
     return report
+
+
+def write_fallback_report(folder: RunFolder, outcome: Outcome, reason: str, problem: str) -> None:
+    """A minimal report when the full one cannot be built: the outcome is still stated, once."""
+    report = Report(run_id=folder.run_id, outcome=outcome, reason=reason, goal="", spec="", brain="", metrics=[],
+                    turns=[], audit=[], flags=[], verification=None, duration_s=0.0, baseline_duration_s=None,
+                    brain_calls=0, notes=[problem], evidence=_evidence(folder))
+    folder.write_text("final_report.md", render_markdown(report))
+    folder.write_text("final_report.json", report.model_dump_json(indent=2) + "\n", durable=True)
 
 
 def fmt(value: Value) -> str:
@@ -212,6 +249,8 @@ def render_markdown(report: Report) -> str:
                   f"Fresh copy of the snapshot with final_patch.diff applied: {v.get('reason') or v.get('message')}"]
     if report.witnesses:
         lines += ["", "### Failure witnesses", ""] + [f"- {fmt(w)}" for w in report.witnesses[-20:]]
+    if report.notes:
+        lines += ["", "### Notes", ""] + [f"- {fmt(n)}" for n in report.notes]
     if report.judge:
         quoted = ["> " + line for line in report.judge.splitlines()]  # quoted: it can never add an outcome line
         lines += ["", "### Judge (advisory; the outcome above is the engine's)", "", *quoted]

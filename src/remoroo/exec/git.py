@@ -17,6 +17,10 @@ _ISOLATION = [
     "-c", "init.defaultBranch=main",
 ]
 _ENV = {
+    # remoroo commits only in its own shadow repositories; a fixed date makes a commit's id a function of its
+    # content and parent, so a resumed run that replays the same patches recreates the same commits
+    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000",
+    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_TERMINAL_PROMPT": "0",
     "LC_ALL": "C",

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from remoroo.exec.git import cat_files, git, git_ok
 
 FULL_REF = "refs/remoroo/full"
+BASE_REF = "refs/remoroo/base"
 SKIP_DIRS = {".git", ".remoroo", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache",
              ".ruff_cache", ".tox", ".nox", ".hypothesis", ".ipynb_checkpoints"}
 
@@ -24,36 +26,105 @@ def is_skipped_dir(path: Path) -> bool:
     return path.name in SKIP_DIRS or (path / "pyvenv.cfg").is_file()
 
 
-def copy_tree(src: Path, dst: Path) -> int:
-    """Copy ``src`` into ``dst`` without VCS metadata, virtualenvs or caches."""
-    count = 0
-    for dirpath, dirnames, filenames in os.walk(src):
+def copy_tree(src: Path, dst: Path) -> dict[str, str]:
+    """Copy ``src`` into ``dst`` without VCS metadata, virtualenvs or caches; return what was left out, and why.
+
+    Regular files and symlinks are carried as they are, however large. What cannot be a file of a repository
+    (named pipes, sockets, device files), what cannot be read, and names that are not UTF-8 (no plan, patch or
+    report could name them) are skipped with a note, never a crash.
+    """
+    skipped: dict[str, str] = {}
+
+    def unreadable(error: OSError) -> None:
+        skipped[_shown(Path(error.filename or "?"), src)] = f"unreadable folder ({error.strerror or error})"
+
+    for dirpath, dirnames, filenames in os.walk(src, onerror=unreadable):
         here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not is_skipped_dir(here / d))
         target = dst / here.relative_to(src)
         target.mkdir(parents=True, exist_ok=True)
+        keep = []
+        for name in sorted(dirnames):
+            path = here / name
+            if is_skipped_dir(path):
+                continue
+            if not _utf8(name):
+                skipped[_shown(path, src)] = "its name is not UTF-8"
+            elif path.is_symlink():  # carried as a link, never followed
+                os.symlink(os.readlink(path), target / name)
+            else:
+                keep.append(name)
+        dirnames[:] = keep
         for name in filenames:
             source = here / name
-            if source.is_symlink():
-                os.symlink(os.readlink(source), target / name)
-            else:
-                shutil.copy2(source, target / name)
-            count += 1
-    return count
+            why = _uncopyable(source, name)
+            if why is None:
+                why = _copy(source, target / name)
+            if why is not None:
+                skipped[_shown(source, src)] = why
+    return skipped
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path for notes and reports, printable whatever bytes its name holds."""
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        rel = str(path)
+    return os.fsencode(rel).decode("utf-8", "replace")
+
+
+def _uncopyable(path: Path, name: str) -> str | None:
+    if not _utf8(name):
+        return "its name is not UTF-8"
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISLNK(mode) or stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file, not a file"
+    return "not a regular file"
+
+
+def _copy(source: Path, dest: Path) -> str | None:
+    try:
+        if source.is_symlink():
+            os.symlink(os.readlink(source), dest)
+        else:
+            shutil.copy2(source, dest)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
 
 
 class Workspace:
     """A shadow repository with a baseline commit."""
 
-    def __init__(self, root: Path, base: str) -> None:
+    def __init__(self, root: Path, base: str, skipped: dict[str, str] | None = None) -> None:
         self.root = root
         self.base = base
+        self.skipped = dict(skipped or {})  # what the snapshot left out, and why
         self.ignored = self._ignored_now()  # the snapshot's ignored files (data) and their stat, as taken
 
     @classmethod
-    def snapshot(cls, repo: Path, dest: Path) -> Workspace:
+    def snapshot(cls, repo: Path, dest: Path, bundle: Path | None = None) -> Workspace:
+        """Copy ``repo`` into a new shadow repository at ``dest``; with ``bundle``, also keep the snapshot there
+        as a git bundle, from which :meth:`restore` rebuilds the workspace (on resume, on any machine)."""
         dest.mkdir(parents=True, exist_ok=False)
-        copy_tree(repo, dest)
+        skipped = copy_tree(repo, dest)
         git(dest, "init", "-q")
         git(dest, "add", "-A")
         git(dest, "commit", "-q", "--allow-empty", "-m", "remoroo snapshot")
@@ -64,6 +135,25 @@ class Workspace:
         git(dest, "commit", "-q", "--allow-empty", "-m", "remoroo snapshot with ignored files")
         git(dest, "update-ref", FULL_REF, "HEAD")
         git(dest, "reset", "-q", base)
+        git(dest, "update-ref", BASE_REF, base)
+        if bundle is not None:
+            git(dest, "bundle", "create", "-q", str(bundle), BASE_REF, FULL_REF)
+        return cls(dest, base, skipped)
+
+    @classmethod
+    def restore(cls, bundle: Path, dest: Path) -> Workspace:
+        """The workspace of a snapshot kept by :meth:`snapshot` as a bundle, at its base commit."""
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        git(dest, "init", "-q")
+        git(dest, "fetch", "-q", str(bundle), f"{BASE_REF}:{BASE_REF}", f"{FULL_REF}:{FULL_REF}")
+        base = git(dest, "rev-parse", BASE_REF).strip()
+        git(dest, "checkout", "-q", "-B", "main", base)
+        ignored = [p for p in git(dest, "diff", "--name-only", "-z", base, FULL_REF).split("\0") if p]
+        for start in range(0, len(ignored), 200):  # the snapshot's ignored files (data), as in a checkout
+            git(dest, "checkout", FULL_REF, "--", *ignored[start:start + 200])
+        if ignored:
+            git(dest, "reset", "-q")
         return cls(dest, base)
 
     def head(self) -> str:

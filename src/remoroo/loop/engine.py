@@ -11,11 +11,12 @@ stages, and only ``drive`` turns a stage's result into the next ``Progress``.
 from __future__ import annotations
 
 import shutil
+import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from remoroo.errors import BudgetExceeded, EngineError, UserError
+from remoroo.errors import BrainError, BudgetExceeded, EngineError, InternalError, UserError
 from remoroo.evidence.events import (
     BudgetExceededEvent,
     Cancelled,
@@ -23,16 +24,22 @@ from remoroo.evidence.events import (
     EngineFailed,
     Event,
     Final,
+    InternalFailed,
+    Judged,
     Replanned,
+    Resumed,
     RunFinished,
     RunStarted,
+    SnapshotNotes,
 )
 from remoroo.evidence.ledger import RunFolder, new_run_id
-from remoroo.evidence.report import write_reports
+from remoroo.evidence.report import write_fallback_report, write_reports
 from remoroo.exec.sandbox import Limits, Sandbox, sandbox_problem, venvs_of
 from remoroo.exec.workspace import Workspace
 from remoroo.loop.indexer import RunIndex
+from remoroo.loop.journal import Journaled, Transcript
 from remoroo.loop.judge import ask_judge
+from remoroo.loop.liveness import Resuming, mark_running, mark_stopped, prepare_resume
 from remoroo.loop.measurer import PlanMeasurer
 from remoroo.loop.planning import PlanAsk, make_plan
 from remoroo.loop.preflight import prepare
@@ -43,6 +50,7 @@ from remoroo.measure.commands import Environment
 from remoroo.measure.shim import write_shim
 from remoroo.model.config import RunConfig
 from remoroo.model.decide import evaluate, final_outcome
+from remoroo.model.goal import Goal
 from remoroo.model.outcomes import Outcome
 from remoroo.model.plan import required_metrics
 from remoroo.model.spec import parse_goal
@@ -57,6 +65,15 @@ class RunResult:
     reason: str
 
 
+class Tracker:
+    """The latest plan-and-baseline and progress ``drive`` reached: what a run that stops early still delivers."""
+
+    def __init__(self) -> None:
+        self.setup: Setup | None = None
+        self.progress: Progress | None = None
+        self.turns = 0
+
+
 def run(config: RunConfig, brain: BrainClient, observer: Callable[[Event], None] | None = None) -> RunResult:
     """Run the engine on ``config.repo``; always ends with a report."""
     goal = parse_goal(config.goal, config.metrics)
@@ -68,53 +85,151 @@ def run(config: RunConfig, brain: BrainClient, observer: Callable[[Event], None]
     folder = RunFolder.create(config.repo, new_run_id(), observer)
     folder.write_json("run.json", {"run_id": folder.run_id, "brain": brain.name,
                                    "config": config.model_dump(mode="json")})
+    return execute(config, brain, folder, goal)
+
+
+def resume(folder: RunFolder, config: RunConfig, brain: BrainClient,
+           observer: Callable[[Event], None] | None = None) -> RunResult:
+    """Carry on a run that was killed: replay it from its record, redo the step in flight, end as it would have.
+
+    ``config`` is the run's own (``run.json``, see ``model.config.saved_config``)."""
+    folder.observer = observer
+    finished = [e for e in folder.events() if isinstance(e, RunFinished)]
+    if finished:  # killed while writing the reports: only they are missing
+        finish_reports(folder)
+        return RunResult(folder.run_id, folder.root, finished[-1].outcome, finished[-1].reason)
+    resuming = prepare_resume(folder)
+    goal = parse_goal(config.goal, config.metrics)
+    return execute(config, brain, folder, goal, resumed=resuming)
+
+
+def execute(config: RunConfig, brain: BrainClient, folder: RunFolder, goal: Goal,
+            resumed: Resuming | None = None) -> RunResult:
+    """A run in ``folder``, from its first event to ``RunFinished`` and the reports, whatever happens on the way.
+
+    Every exception ends here: budgets, engine errors, Ctrl-C and, as a last resort, bugs (``InternalError``).
+    Each of them ends the run with the outcome of its kept, verified state; the judge speaks only after that.
+    """
+    counts: list[Journaled] = []
+    transcript = Transcript(folder, replaying=resumed is not None)
+    if resumed is not None:
+        folder.replay(lambda kept: Resumed(
+            replayed_events=kept, replayed_brain_calls=transcript.replayed,
+            replayed_measurements=sum(j.replayed for j in counts), cleaned=resumed.cleaned))
     folder.append(RunStarted(run_id=folder.run_id, goal=goal.text, spec=goal.spec, brain=brain.name,
                              targets=[t.text for t in goal.targets], semantic=[s.text for s in goal.semantic],
                              metrics=required_metrics(goal),
                              sandbox="bubblewrap" if config.sandbox == "on" else "unsandboxed"))
-    brain.recorder = _transcript(folder)
+    budgets = config.budgets()
+    if resumed is not None:  # the time the run had used before it was killed still counts
+        budgets = replace(budgets, started=budgets.started - resumed.elapsed_s)
+    brain.deadline = budgets.deadline
+    brain.replay, brain.recorder = transcript.recall, transcript.record
     measurer: PlanMeasurer | None = None
-    turns = 0
+    ctx: RunContext | None = None
+    tracker = Tracker()
+    brain_failed = False
+    mark_running(folder)
     try:
-        workspace = Workspace.snapshot(config.repo, folder.root / "work")
-        measurer = PlanMeasurer(_environment(config, folder), folder)
-        if config.cluster:
-            from remoroo.measure.remote import RemoteMeasurer
+        try:
+            work = folder.root / "work"
+            if resumed is None:
+                workspace = Workspace.snapshot(config.repo, work, bundle=folder.root / "snapshot.bundle")
+                folder.mirror_file("snapshot.bundle")
+            else:  # the snapshot as it was taken, whatever the repository holds now
+                workspace = Workspace.restore(folder.root / "snapshot.bundle", work)
+                workspace.skipped = resumed.skipped
+            if workspace.skipped:
+                folder.append(SnapshotNotes(skipped=dict(workspace.skipped)))
+            measurer = PlanMeasurer(_environment(config, folder), folder)
+            if config.cluster:
+                from remoroo.measure.remote import RemoteMeasurer
 
-            measurer.remote = RemoteMeasurer(config.cluster, config.workers)
-            folder.append(ClusterJoined(address=config.cluster, workers=measurer.remote.workers))
-        ctx = RunContext(config=config, user_goal=goal, brain=brain, folder=folder, workspace=workspace,
-                         measurer=measurer, index=RunIndex(workspace.root, folder, config.repo),
-                         budgets=config.budgets())
-        ending, turns, setup, progress = drive(ctx)
-        ask_judge(ctx, setup, progress, ending)
-    except BudgetExceeded as exc:
-        folder.append(BudgetExceededEvent(error=str(exc)))
-        ending = Ending("FAIL", f"budget: {exc}")
-    except EngineError as exc:
-        folder.append(EngineFailed(error=str(exc), kind=type(exc).__name__))
-        ending = Ending("FAIL", f"engine error: {exc}")
-    except KeyboardInterrupt:
-        folder.append(Cancelled())
-        ending = Ending("FAIL", "cancelled by the user")
+                measurer.remote = RemoteMeasurer(config.cluster, config.workers)
+                folder.append(ClusterJoined(address=config.cluster, workers=measurer.remote.workers))
+            journaled = Journaled(measurer, folder, replaying=resumed is not None)
+            counts.append(journaled)
+            ctx = RunContext(config=config, user_goal=goal, brain=brain, folder=folder, workspace=workspace,
+                             measurer=journaled, index=RunIndex(workspace.root, folder, config.repo),
+                             budgets=budgets)
+            ending = drive(ctx, tracker)
+        except KeyboardInterrupt:
+            folder.append(Cancelled())
+            ending = salvage(ctx, tracker, "cancelled by the user")
+        except BudgetExceeded as exc:
+            folder.append(BudgetExceededEvent(error=str(exc)))
+            ending = salvage(ctx, tracker, f"budget: {exc}")
+        except EngineError as exc:
+            brain_failed = isinstance(exc, BrainError)
+            folder.append(EngineFailed(error=str(exc), kind=type(exc).__name__))
+            ending = salvage(ctx, tracker, f"{'brain' if brain_failed else 'engine'} error: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the last-resort boundary: a bug still ends with a report
+            ending = salvage(ctx, tracker, _internal(folder, exc, "the run"))
+        if ctx is not None and not brain_failed:
+            try:
+                ask_judge(ctx, tracker.setup, tracker.progress, ending)
+            except KeyboardInterrupt:
+                folder.append(Judged(reasoning="", error="interrupted by the user"))
+            except Exception as exc:  # noqa: BLE001 - the advisory judge never changes the outcome
+                _internal(folder, exc, "the judge")
     finally:
         if measurer is not None:
             measurer.close()
         shutil.rmtree(folder.root / "work-candidates", ignore_errors=True)
         if measurer is None or not config.keep_work:
             shutil.rmtree(folder.root / "work", ignore_errors=True)
-    folder.append(RunFinished(outcome=ending.outcome, reason=ending.reason, turns=turns, brain_calls=brain.calls,
-                              usage=brain.usage.model_dump(mode="json")))
-    write_reports(folder)
+    folder.append(RunFinished(outcome=ending.outcome, reason=ending.reason, turns=tracker.turns,
+                              brain_calls=brain.calls, usage=brain.usage.model_dump(mode="json")))
+    finish_reports(folder)
     return RunResult(folder.run_id, folder.root, ending.outcome, ending.reason)
 
 
-def drive(ctx: RunContext) -> tuple[Ending, int, Setup | None, Progress | None]:
+def finish_reports(folder: RunFolder) -> None:
+    """Write the reports from the ledger; a report that cannot be built still leaves a readable one."""
+    try:
+        write_reports(folder)
+    except Exception as exc:  # noqa: BLE001 - the last-resort boundary of the report stage
+        finished = [e for e in folder.events() if isinstance(e, RunFinished)]
+        outcome, reason = (finished[-1].outcome, finished[-1].reason) if finished else ("FAIL", "no outcome")
+        write_fallback_report(folder, outcome, reason, _internal(folder, exc, "the report"))
+    mark_stopped(folder)
+
+
+def _internal(folder: RunFolder, exc: BaseException, where: str) -> str:
+    """Record a bug: the traceback in the run folder, an event in the ledger; returns the reason to end with."""
+    error = InternalError(exc, where)
+    name = "internal_error.txt"
+    with open(folder.root / name, "a", encoding="utf-8") as handle:
+        handle.write("".join(traceback.format_exception(exc)) + "\n")
+    try:
+        folder.append(InternalFailed(error=str(error), kind=type(exc).__name__, traceback_file=name))
+    except Exception:  # noqa: BLE001 - the ledger itself may be what failed
+        pass
+    return f"internal error: {error} (traceback in {folder.root / name})"
+
+
+def salvage(ctx: RunContext | None, tracker: Tracker, why: str) -> Ending:
+    """End a run that stopped early with the outcome of its kept state, verified; FAIL when there is none."""
+    if ctx is None or tracker.setup is None or tracker.progress is None:
+        return Ending("FAIL", why)
+    try:
+        ctx.workspace.reset(tracker.progress.kept.commit)
+        return conclude(ctx, tracker.setup, tracker.progress, why)
+    except KeyboardInterrupt:
+        return Ending("FAIL", f"{why}; interrupted again during final verification (final_patch.diff keeps the "
+                              "kept change, unverified)")
+    except Exception as exc:  # noqa: BLE001 - concluding is best effort once the run already stopped
+        return Ending("FAIL", f"{why}; then {_internal(ctx.folder, exc, 'final verification')}")
+
+
+def drive(ctx: RunContext, tracker: Tracker | None = None) -> Ending:
     """The loop: plan and baseline, then turns until every target is met, a budget ends, or progress stalls."""
+    tracker = tracker or Tracker()
     prepared = prepare(ctx)
     if isinstance(prepared, Ending):
-        return prepared, 0, None, None
+        return prepared
     setup, progress = prepared
+    tracker.setup, tracker.progress = setup, progress
     stop = ""
     while not _all_met(setup, progress):
         stop = ctx.budgets.stop_reason(progress.turns_run) or ""
@@ -129,13 +244,15 @@ def drive(ctx: RunContext) -> tuple[Ending, int, Setup | None, Progress | None]:
                 stop = replanned.reason
                 break
             setup, progress = replanned
+            tracker.setup, tracker.progress = setup, progress
         turn = progress.turns_run + 1
         result = run_turn(ctx, setup, progress, turn)
         if isinstance(result, GaveUp):
             stop = f"the brain had nothing more to try: {result.reason}"
             break
         progress = advance(progress, result, turn)
-    return conclude(ctx, setup, progress, stop), progress.turns_run, setup, progress
+        tracker.progress, tracker.turns = progress, progress.turns_run
+    return conclude(ctx, setup, progress, stop)
 
 
 def advance(progress: Progress, result: TurnResult, turn: int) -> Progress:
@@ -171,7 +288,13 @@ def conclude(ctx: RunContext, setup: Setup, progress: Progress, stop: str) -> En
     ws, kept = ctx.workspace, progress.kept
     changed = kept.commit != setup.start_commit
     diff = ws.diff(setup.start_commit, kept.commit) if changed else ""
-    (ctx.folder.root / "final_patch.diff").write_text(diff, encoding="utf-8")
+    # what the user gets is what was verified: the instrumentation (when the metric needed it) and the fix,
+    # as two diffs that apply one after the other to the repository as it was (``remoroo apply``)
+    ctx.folder.write_text("final_patch.diff", diff, durable=True)
+    if setup.instrumentation_diff:
+        ctx.folder.write_text("instrumentation.diff", setup.instrumentation_diff, durable=True)
+    else:
+        (ctx.folder.root / "instrumentation.diff").unlink(missing_ok=True)
     outcome, reason = final_outcome(setup.goal, setup.baseline_metrics, kept.metrics, changed, setup.noise)
     final_metrics = dict(kept.metrics)
     if changed and outcome != "FAIL":
@@ -185,20 +308,6 @@ def conclude(ctx: RunContext, setup: Setup, progress: Progress, stop: str) -> En
     if stop and outcome != "SUCCESS":
         reason = f"{reason} (stopped: {stop})"
     return Ending(outcome, reason)
-
-
-def _transcript(folder: RunFolder) -> Callable[[str, str, str], None]:
-    """Keep every brain exchange, as sent and as answered: evidence, and material for a scripted replay."""
-    counter = iter(range(1, 1_000_000))
-
-    def record(kind: str, request: str, response: str) -> None:
-        n = next(counter)
-        base = folder.root / "brain"
-        base.mkdir(exist_ok=True)
-        (base / f"{n:04d}-{kind}.request.json").write_text(request, encoding="utf-8")
-        (base / f"{n:04d}-{kind}.response.json").write_text(response, encoding="utf-8")
-
-    return record
 
 
 def _environment(config: RunConfig, folder: RunFolder) -> Environment:

@@ -1,11 +1,21 @@
-"""The judge: the brain's advisory reasoning on the finished run, quoted in the report. It never changes the outcome."""
+"""The judge: the brain's advisory reasoning on the finished run, quoted in the report. It never changes the outcome.
+
+It is asked only once the outcome is fixed, never after the run failed for a
+brain error, with its own small allowance: a few thousand tokens beyond the
+token budget, and at most ``JUDGE_S`` seconds within the run's time left. A
+judge that fails, times out or runs over leaves a note in the report and
+nothing else.
+"""
 
 from __future__ import annotations
 
-from remoroo.errors import EngineError
+from remoroo.errors import RemorooError
 from remoroo.evidence.events import Judged
 from remoroo.loop.state import Ending, Progress, RunContext, Setup
 from remoroo.protocol.wire import ContextSlice, FileView, JudgeRequest
+
+JUDGE_TOKENS = 4000
+JUDGE_S = 60.0
 
 
 def ask_judge(ctx: RunContext, setup: Setup | None, progress: Progress | None, ending: Ending) -> None:
@@ -19,8 +29,9 @@ def ask_judge(ctx: RunContext, setup: Setup | None, progress: Progress | None, e
         context=ContextSlice(files=[FileView(path="final_patch.diff", size=len(diff), content=diff[:20_000])],
                              budget_chars=20_000))
     try:
-        response = ctx.brain.judge(request)
-    except EngineError as exc:
+        with ctx.brain.allowance(JUDGE_TOKENS, JUDGE_S):
+            response = ctx.brain.judge(request)
+    except (RemorooError, ValueError) as exc:  # any failure of the advisory call is a note, nothing more
         ctx.folder.append(Judged(reasoning="", error=str(exc)))
         return
     ctx.folder.append(Judged(reasoning=response.reasoning))

@@ -162,6 +162,6 @@ def instrument(ctx: RunContext, setup: Setup, progress: Progress,
                                                 reasons=[v.reason for v in verdict.vetoes]))
         return None
     diff = ws.diff(start, commit)
-    (ctx.folder.root / "instrumentation.diff").write_text(setup.instrumentation_diff + diff, encoding="utf-8")
+    ctx.folder.write_text("instrumentation.diff", setup.instrumentation_diff + diff)
     ctx.folder.append(Instrumented(files=files, rationale=response.proposal.rationale))
     return Instrumentation(commit=commit, diff=diff)

@@ -30,7 +30,9 @@ def verify_final(ctx: RunContext, setup: Setup, diff: str, claimed: Outcome, rea
     ws = ctx.workspace
     checkout = ws.fresh_checkout(ctx.folder.root / "verify")
     try:
-        applied, message = ws.apply_diff(checkout, setup.instrumentation_diff + diff)
+        applied, message = ws.apply_diff(checkout, setup.instrumentation_diff)  # as 'remoroo apply' does: in turn
+        if applied:
+            applied, message = ws.apply_diff(checkout, diff)
         if not applied:
             ctx.folder.append(Verification(applied=False, message=message))
             return Verified("FAIL", f"final verification: final_patch.diff does not apply to the snapshot ({message})")

@@ -162,6 +162,19 @@ def build_config(repo: Path, cli: Mapping[str, Any], env: Mapping[str, str]) -> 
         ) from exc
 
 
+def saved_config(saved: Mapping[str, Any], repo: Path, env: Mapping[str, str]) -> RunConfig:
+    """A run's config as ``run.json`` keeps it, for ``remoroo resume``: the repository where it is now, and the
+    environment and API key of this machine (neither is ever written to the run folder)."""
+    values = {k: v for k, v in saved.items() if k not in ("repo", "command_env", "llm_api_key")}
+    vendor_key = "ANTHROPIC_API_KEY" if values.get("llm_provider") == "anthropic" else "OPENAI_API_KEY"
+    try:
+        return RunConfig(repo=repo, command_env=dict(env), llm_api_key=env.get("REMOROO_LLM_API_KEY") or
+                         env.get(vendor_key), **values)
+    except ValidationError as exc:
+        raise UserError(f"run.json does not hold a config this remoroo can read ({exc.errors()[0]['msg']}): "
+                        "start the run again with 'remoroo run'.") from exc
+
+
 def _toml_layer(repo: Path) -> dict[str, Any]:
     path = repo / "remoroo.toml"
     if not path.is_file():

@@ -156,17 +156,32 @@ def judge_candidate(goal: Goal, kept: dict[str, Scalar], kept_runs: bool, cand: 
 
 def final_outcome(goal: Goal, baseline: dict[str, Scalar], final: dict[str, Scalar], changed: bool,
                   noise: Noise) -> tuple[Outcome, str]:
-    """SUCCESS, PARTIAL_SUCCESS or FAIL for the kept state against the baseline."""
+    """The run's outcome for its final state against the baseline: the one definition (README, "Outcomes").
+
+    - SUCCESS: every target is met (the caller verifies it on a fresh copy before it stands);
+    - PARTIAL_SUCCESS: at least one target is met that was not met at baseline, and no target is worse than at
+      baseline beyond noise;
+    - FAIL: everything else, progress toward targets that none of them reached included (the reason says so).
+    """
     statuses = evaluate(goal, final, baseline, noise)
     met = [s for s in statuses if s.met]
     if statuses and len(met) == len(statuses):
         return "SUCCESS", f"all {len(statuses)} target(s) met" + ("" if changed else " at baseline, no change needed")
-    improved, _ = compare(goal, baseline, final, baseline, noise) if changed else ([], [])
-    if improved:
-        return "PARTIAL_SUCCESS", (
-            f"{len(met)} of {len(statuses)} target(s) met; improved vs baseline: {', '.join(improved)}"
-        )
     unmet = [s.text for s in statuses if not s.met]
+    if not changed:
+        return "FAIL", f"target(s) not met: {', '.join(unmet)}"
+    at_baseline = {s.text for s in evaluate(goal, baseline, baseline, noise) if s.met}
+    newly = [s.text for s in met if s.text not in at_baseline]
+    improved, worsened = compare(goal, baseline, final, baseline, noise)
+    if newly and not worsened:
+        return "PARTIAL_SUCCESS", (f"{len(met)} of {len(statuses)} target(s) met, newly met: {', '.join(newly)}; "
+                                   f"not met: {', '.join(unmet)}")
+    if worsened:
+        return "FAIL", f"target(s) not met: {', '.join(unmet)}; worse than baseline: {', '.join(worsened)}"
+    toward = [t for t in improved if t not in newly]
+    if toward:
+        return "FAIL", (f"target(s) not met: {', '.join(unmet)}; progress toward {', '.join(toward)} but no target "
+                        "reached (final_patch.diff keeps it for 'remoroo apply')")
     return "FAIL", f"target(s) not met: {', '.join(unmet)}"
 
 

@@ -40,7 +40,16 @@ def apply_proposal(root: Path, proposal: PatchProposal) -> list[str]:
 
 def check_path(root: Path, path: str) -> Path:
     """The absolute path of ``path`` inside ``root``, or PatchRejected."""
+    if not path.strip() or any(ord(ch) < 32 or ch == "\x7f" for ch in path) or len(path) > 4096:
+        raise PatchRejected(f"Path {path!r} is not a file name: it is empty, too long, or holds control characters "
+                            "(a NUL byte, a newline); name the file as it appears in the repository.")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PatchRejected(f"Path {path!r} is not valid UTF-8: name the file as it is in the repository.") from None
     pure = PurePosixPath(path.strip())
+    if any(len(part.encode()) > 255 for part in pure.parts):
+        raise PatchRejected(f"Path {path!r} has a part longer than 255 bytes, which no file system allows.")
     if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in path:
         raise PatchRejected(f"Path {path!r} is outside the repository: use a path relative to its root.")
     if pure.parts[0] in (".git", ".remoroo"):
@@ -71,20 +80,39 @@ def apply_edits(root: Path, edits: list[Edit]) -> list[str]:
     if failures:
         done = f" Blocks {applied} would have applied; nothing was written." if applied else " Nothing was written."
         raise PatchRejected("\n\n".join(failures) + "\n\n" + done.strip())
+    for key in contents:
+        _writable(root, key)
     for key, text in contents.items():
         target = root / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes((text or "").encode("utf-8"))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes((text or "").encode("utf-8"))
+        except OSError as exc:
+            raise PatchRejected(f"{key} could not be written ({exc.strerror or exc}).") from exc
     return sorted(contents)
 
 
+def _writable(root: Path, key: str) -> None:
+    """Refuse, before anything is written, a path no file can have: a folder, or a file below a file."""
+    target = root / key
+    if target.is_dir() and not target.is_symlink():
+        raise PatchRejected(f"{key} is a folder, not a file: name a file inside it. Nothing was written.")
+    for parent in PurePosixPath(key).parents:
+        if str(parent) != "." and (root / parent).exists() and not (root / parent).is_dir():
+            raise PatchRejected(f"{key} lies below {parent}, which is a file, not a folder. Nothing was written.")
+
+
 def _read(full: Path, path: str) -> str | None:
+    if full.is_dir():
+        raise PatchRejected(f"{path} is a folder, not a file: name a file inside it.")
     if not full.is_file():
         return None
     try:
         return full.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PatchRejected(f"{path} is not UTF-8 text, so search/replace edits cannot change it.") from exc
+    except OSError as exc:
+        raise PatchRejected(f"{path} cannot be read ({exc.strerror or exc}).") from exc
 
 
 def _apply_one(current: str | None, edit: Edit, index: int) -> str:

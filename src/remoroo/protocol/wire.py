@@ -9,7 +9,7 @@ through :class:`BrainClient`, which sends JSON text over a transport.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Callable, Final, Literal, Protocol, Union
+from typing import Annotated, Any, Final, Literal, Protocol, Union
 
 from pydantic import (
     BaseModel,
@@ -144,6 +144,8 @@ class _Request(BaseModel):
     history: list[StateSummary] = Field(default_factory=list)
     feedback: list[str] = Field(default_factory=list, description="Why the previous answer was refused.")
     tokens_left: int | None = Field(default=None, description="The run's remaining token budget, if any.")
+    time_left_s: float | None = Field(default=None, description=(
+        "Seconds this call may take: the smaller of the call's own limit and the run's time left."))
     hydrated: list[FileView] = Field(default_factory=list, description="Files the brain asked for, in full.")
 
 
@@ -249,7 +251,10 @@ BrainResponse = Annotated[AnyResponse, Field(discriminator="kind")]
 REQUEST_ADAPTER: TypeAdapter[BrainRequest] = TypeAdapter(BrainRequest)
 RESPONSE_ADAPTER: TypeAdapter[BrainResponse] = TypeAdapter(BrainResponse)
 
-Transport = Callable[[str], str]
+class Transport(Protocol):
+    """Sends one serialized request and returns the serialized answer, within ``timeout_s`` when given."""
+
+    def __call__(self, payload: str, timeout_s: float | None = None) -> str: ...
 
 
 class Brain(Protocol):
@@ -261,7 +266,7 @@ class Brain(Protocol):
 def in_process(brain: Brain) -> Transport:
     """A transport that still serializes both ways, as a remote call would."""
 
-    def send(payload: str) -> str:
+    def send(payload: str, timeout_s: float | None = None) -> str:  # the request carries time_left_s
         request = REQUEST_ADAPTER.validate_json(payload)
         return brain.respond(request).model_dump_json()
 

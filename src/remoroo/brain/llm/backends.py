@@ -27,7 +27,13 @@ class Completion(BaseModel):
 class Backend(Protocol):
     name: str
 
-    def complete(self, system: str, messages: list[dict[str, str]], schema: dict[str, Any] | None) -> Completion: ...
+    def complete(self, system: str, messages: list[dict[str, str]], schema: dict[str, Any] | None,
+                 timeout_s: float | None = None) -> Completion: ...
+
+
+def _limit(own: float, given: float | None) -> float:
+    """The smaller of a backend's own timeout and the time the call was given."""
+    return own if given is None else max(0.05, min(own, given))
 
 
 def _with_deadline(call: Any, timeout_s: float, what: str) -> Any:
@@ -55,9 +61,11 @@ class OpenAIBackend:
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s,
                                     max_retries=0)
 
-    def complete(self, system: str, messages: list[dict[str, str]], schema: dict[str, Any] | None) -> Completion:
+    def complete(self, system: str, messages: list[dict[str, str]], schema: dict[str, Any] | None,
+                 timeout_s: float | None = None) -> Completion:
         import openai
 
+        limit = _limit(self.timeout_s, timeout_s)
         chat = _openai_messages(system, messages)
         kwargs: dict[str, Any] = {}
         if schema is not None and self.structured:
@@ -65,14 +73,14 @@ class OpenAIBackend:
                                          "json_schema": {"name": "remoroo_answer", "schema": schema}}
         try:
             result = _with_deadline(lambda: self.client.chat.completions.create(
-                model=self.model, messages=chat, **kwargs), self.timeout_s, self.name)
+                model=self.model, messages=chat, timeout=limit, **kwargs), limit, self.name)
         except openai.BadRequestError as exc:
             if not kwargs:
                 raise BrainError(f"{self.name} refused the request: {exc}") from exc
             self.structured = False  # the endpoint has no structured output: fall back to parsing text
-            return self.complete(system, messages, schema)
+            return self.complete(system, messages, schema, timeout_s)
         except openai.APITimeoutError as exc:
-            raise BrainTimeout(f"{self.name} did not answer within {self.timeout_s:g}s") from exc
+            raise BrainTimeout(f"{self.name} did not answer within {limit:g}s") from exc
         except openai.OpenAIError as exc:
             raise BrainError(f"{self.name} failed: {exc}") from exc
         usage = result.usage
@@ -95,16 +103,18 @@ class AnthropicBackend:
         self.client = anthropic.Anthropic(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s,
                                           max_retries=0)
 
-    def complete(self, system: str, messages: list[dict[str, str]], schema: dict[str, Any] | None) -> Completion:
+    def complete(self, system: str, messages: list[dict[str, str]], schema: dict[str, Any] | None,
+                 timeout_s: float | None = None) -> Completion:
         import anthropic
 
+        limit = _limit(self.timeout_s, timeout_s)
         try:
             result = _with_deadline(lambda: self.client.messages.create(
                 model=self.model, max_tokens=self.max_output_tokens, system=system,
-                messages=_anthropic_messages(messages)),
-                self.timeout_s, self.name)
+                messages=_anthropic_messages(messages), timeout=limit),
+                limit, self.name)
         except anthropic.APITimeoutError as exc:
-            raise BrainTimeout(f"{self.name} did not answer within {self.timeout_s:g}s") from exc
+            raise BrainTimeout(f"{self.name} did not answer within {limit:g}s") from exc
         except anthropic.AnthropicError as exc:
             raise BrainError(f"{self.name} failed: {exc}") from exc
         text = "".join(getattr(block, "text", "") for block in result.content)

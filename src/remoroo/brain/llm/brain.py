@@ -12,6 +12,7 @@ up, with the raw outputs kept as evidence.
 from __future__ import annotations
 
 import json
+import time
 from importlib import resources
 from typing import Any
 
@@ -106,11 +107,15 @@ class LLMBrain:
         usage = Usage()
         raw: list[str] = []
         error = ""
+        end = None if request.time_left_s is None else time.monotonic() + request.time_left_s
         for _ in range(self.settings.max_repairs + 1):
             if request.tokens_left is not None and usage.tokens >= request.tokens_left:
                 return self._give_up(kind, "the run's token budget ran out during repairs", usage, raw)
+            left = None if end is None else end - time.monotonic()
+            if left is not None and left <= 0.05:
+                return self._give_up(kind, "the time this call was given ran out", usage, raw)
             try:
-                completion = self.backend.complete(prompt("system"), messages, schema)
+                completion = self.backend.complete(prompt("system"), messages, schema, left)
             except BrainTimeout as exc:
                 return self._give_up(kind, f"the model endpoint stalled: {exc}", usage, raw)
             usage = usage + self._usage(completion.input_tokens, completion.output_tokens)
