@@ -39,7 +39,7 @@ from remoroo.exec.workspace import Workspace
 from remoroo.loop.indexer import RunIndex
 from remoroo.loop.journal import Journaled, Transcript
 from remoroo.loop.judge import ask_judge
-from remoroo.loop.liveness import Resuming, mark_running, mark_stopped, prepare_resume
+from remoroo.loop.liveness import Resuming, mark_running, mark_stopped, prepare_resume, refuse_if_running
 from remoroo.loop.measurer import PlanMeasurer
 from remoroo.loop.planning import PlanAsk, make_plan
 from remoroo.loop.preflight import prepare
@@ -94,6 +94,7 @@ def resume(folder: RunFolder, config: RunConfig, brain: BrainClient,
 
     ``config`` is the run's own (``run.json``, see ``model.config.saved_config``)."""
     folder.observer = observer
+    refuse_if_running(folder)
     finished = [e for e in folder.events() if isinstance(e, RunFinished)]
     if finished:  # killed while writing the reports: only they are missing
         finish_reports(folder)
@@ -133,12 +134,12 @@ def execute(config: RunConfig, brain: BrainClient, folder: RunFolder, goal: Goal
     try:
         try:
             work = folder.root / "work"
-            if resumed is None:
+            if resumed is None or not resumed.snapshot:
                 workspace = Workspace.snapshot(config.repo, work, bundle=folder.root / "snapshot.bundle")
                 folder.mirror_file("snapshot.bundle")
             else:  # the snapshot as it was taken, whatever the repository holds now
                 workspace = Workspace.restore(folder.root / "snapshot.bundle", work)
-                workspace.skipped = resumed.skipped
+                workspace.skipped = dict(resumed.skipped)
             if workspace.skipped:
                 folder.append(SnapshotNotes(skipped=dict(workspace.skipped)))
             measurer = PlanMeasurer(_environment(config, folder), folder)

@@ -31,6 +31,7 @@ class Resuming:
     elapsed_s: float
     skipped: dict[str, str] = field(default_factory=dict)
     cleaned: list[str] = field(default_factory=list)
+    snapshot: bool = True  # False: killed before the snapshot was kept; take it again from the repository
 
 
 def mark_running(folder: RunFolder) -> None:
@@ -64,27 +65,32 @@ def _owner(folder: RunFolder) -> int | None:
         return None
 
 
-def prepare_resume(folder: RunFolder) -> Resuming:
-    """Refuse a run that is still running; kill what the dead run left running, drop its stale copies."""
+def refuse_if_running(folder: RunFolder) -> None:
     owner = _owner(folder)
     if owner is not None:
         raise UserError(f"Run {folder.run_id} is still running (pid {owner}): wait for it, or stop it first "
                         f"(kill {owner}), then resume.")
-    if not (folder.root / "snapshot.bundle").is_file():
+
+
+def prepare_resume(folder: RunFolder) -> Resuming:
+    """Refuse a run that is still running; kill what the dead run left running, drop its stale copies."""
+    refuse_if_running(folder)
+    events = folder.events()
+    snapshot = (folder.root / "snapshot.bundle").is_file()
+    if not snapshot and any(e.event != "run_started" for e in events):
         raise UserError(f"Run {folder.run_id} has no snapshot.bundle, so its workspace cannot be rebuilt: it was "
                         "made by an older remoroo; start it again with 'remoroo run'.")
     cleaned = [f"process {pid}" for pid in _kill_leftovers(folder)]
-    for name in ("work", "work-candidates", "verify", "verify-logs"):
+    for name in ("work", "work-candidates", "verify", "verify-logs", "shim"):
         if (folder.root / name).exists():
             shutil.rmtree(folder.root / name, ignore_errors=True)
             cleaned.append(name)
-    events = folder.events()
     elapsed = max(0.0, events[-1].ts - events[0].ts) if events else 0.0
     skipped: dict[str, str] = {}
     for event in events:
         if isinstance(event, SnapshotNotes):
             skipped = dict(event.skipped)
-    return Resuming(elapsed_s=elapsed, skipped=skipped, cleaned=cleaned)
+    return Resuming(elapsed_s=elapsed, skipped=skipped, cleaned=cleaned, snapshot=snapshot)
 
 
 def _kill_leftovers(folder: RunFolder) -> list[int]:
