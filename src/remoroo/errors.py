@@ -79,6 +79,10 @@ class BudgetExceeded(EngineError):
     """A budget (tokens, cost) is used up before an expensive step."""
 
 
+class StoreError(EngineError):
+    """The artifact store could not be reached or written (the run's local folder still holds everything)."""
+
+
 class CommandError(EngineError):
     """A planned command could not be started at all."""
 

@@ -106,6 +106,8 @@ def run_cmd(
     allow: list[str] | None = typer.Option(None, "--allow", help=(
         "Lift one audit rule for one path: RULE:PATH, e.g. tampering:src/clock.py (repeatable; the report "
         "records it).")),
+    store: str | None = typer.Option(None, "--store", help="Keep the run folder in an S3 store: s3://BUCKET/PREFIX."),
+    store_endpoint: str | None = typer.Option(None, "--store-endpoint", help="The S3 store's endpoint URL."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before running the plan's commands."),
     as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
 ) -> None:
@@ -120,7 +122,8 @@ def run_cmd(
                            "cluster": cluster,
                            "llm_model": llm_model, "llm_base_url": llm_base_url, "llm_provider": llm_provider,
                            "max_tokens": max_tokens, "max_cost_usd": max_cost, "sandbox": sandbox,
-                           "memory_limit_mb": memory_limit, "editable": editable or None, "allow": allow or None}
+                           "memory_limit_mb": memory_limit, "editable": editable or None, "allow": allow or None,
+                           "store": store, "store_endpoint": store_endpoint}
     if case is not None:
         if goal or metrics or repo:
             raise UserError("--case takes the repository, goal and metrics from case.json: drop REPO/--goal/--metrics.")
@@ -236,22 +239,43 @@ def apply_cmd(
 def resume_cmd(
     run_id: str = typer.Argument("latest", help="A run id, or 'latest'."),
     repo: Path = typer.Option(Path("."), "--repo", help="The repository the run belongs to."),
+    store: str | None = typer.Option(None, "--store", help=(
+        "Fetch the run from this S3 store (s3://BUCKET/PREFIX) when it is not here: resume on another machine.")),
+    store_endpoint: str | None = typer.Option(None, "--store-endpoint", help="The S3 store's endpoint URL."),
     as_json: bool = typer.Option(False, "--json", help="Print the final report as JSON."),
 ) -> None:
     """Carry on a run that was killed (kill -9, a power cut): it ends as the uninterrupted run would have."""
     from remoroo.brain import client_from_config
-    from remoroo.evidence.ledger import RunFolder, find_run
+    from remoroo.evidence.ledger import RUNS_DIR, RunFolder, find_run
+    from remoroo.exec.workspace import ensure_remoroo_dir
     from remoroo.loop.engine import resume
     from remoroo.model.config import saved_config
 
     root = repo.resolve()
-    run_dir = find_run(root, run_id)
+    run_dir = find_run(root, run_id) if run_id != "latest" or not store else None
+    if run_dir is None and store:
+        from remoroo.errors import StoreError
+        from remoroo.evidence.store import ObjectStore, fetch_run, newest_run
+
+        try:
+            objects = ObjectStore(store, store_endpoint)
+            wanted = newest_run(objects) if run_id == "latest" else run_id
+            run_dir = find_run(root, wanted)  # already here: the local copy is never older than the store's
+            if run_dir is None:
+                ensure_remoroo_dir(root)
+                run_dir = fetch_run(objects, wanted, root / RUNS_DIR)
+                err.print(f"fetched run {run_dir.name} from {store}", soft_wrap=True)
+        except StoreError as exc:
+            raise UserError(f"{exc}: check --store and --store-endpoint.") from exc
     if run_dir is None:
-        raise UserError(f"No run {run_id!r} under {root}/.remoroo/runs: check the id with 'remoroo show'.")
+        raise UserError(f"No run {run_id!r} under {root}/.remoroo/runs: check the id with 'remoroo show' (or "
+                        "fetch it with --store s3://BUCKET/PREFIX).")
     try:
         saved = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["config"]
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(f"Run {run_dir.name} has no readable run.json ({exc}): it cannot be resumed.") from exc
+    if store:
+        saved = {**saved, "store": store, "store_endpoint": store_endpoint or saved.get("store_endpoint")}
     config = saved_config(saved, root, os.environ)
     result = resume(RunFolder(run_dir), config, client_from_config(config), observer=None if as_json else _progress)
     _finish(result, as_json)

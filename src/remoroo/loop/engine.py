@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from remoroo.errors import BrainError, BudgetExceeded, EngineError, InternalError, UserError
+from remoroo.errors import BrainError, BudgetExceeded, EngineError, InternalError, StoreError, UserError
 from remoroo.evidence.events import (
     BudgetExceededEvent,
     Cancelled,
@@ -31,9 +31,11 @@ from remoroo.evidence.events import (
     RunFinished,
     RunStarted,
     SnapshotNotes,
+    StoreUnavailable,
 )
 from remoroo.evidence.ledger import RunFolder, new_run_id
 from remoroo.evidence.report import write_fallback_report, write_reports
+from remoroo.evidence.store import Mirror, ObjectStore
 from remoroo.exec.sandbox import Limits, Sandbox, sandbox_problem, venvs_of
 from remoroo.exec.workspace import Workspace
 from remoroo.loop.indexer import RunIndex
@@ -82,6 +84,12 @@ def run(config: RunConfig, brain: BrainClient, observer: Callable[[Event], None]
     if config.sandbox == "on" and (problem := sandbox_problem()) is not None:
         raise UserError(f"{problem}. Or run unsandboxed with --sandbox off (measured code then sees this machine: "
                         "your files, HOME, network and environment).")
+    if config.store:
+        try:
+            ObjectStore(config.store, config.store_endpoint).check()
+        except StoreError as exc:
+            raise UserError(f"{exc}. Check --store and --store-endpoint (or AWS_ENDPOINT_URL and the AWS_* "
+                            "credentials), or run without --store.") from exc
     folder = RunFolder.create(config.repo, new_run_id(), observer)
     folder.write_json("run.json", {"run_id": folder.run_id, "brain": brain.name,
                                    "config": config.model_dump(mode="json")})
@@ -111,6 +119,7 @@ def execute(config: RunConfig, brain: BrainClient, folder: RunFolder, goal: Goal
     Every exception ends here: budgets, engine errors, Ctrl-C and, as a last resort, bugs (``InternalError``).
     Each of them ends the run with the outcome of its kept, verified state; the judge speaks only after that.
     """
+    mirror = _mirror(config, folder)
     counts: list[Journaled] = []
     transcript = Transcript(folder, replaying=resumed is not None)
     if resumed is not None:
@@ -179,9 +188,14 @@ def execute(config: RunConfig, brain: BrainClient, folder: RunFolder, goal: Goal
         shutil.rmtree(folder.root / "work-candidates", ignore_errors=True)
         if measurer is None or not config.keep_work:
             shutil.rmtree(folder.root / "work", ignore_errors=True)
+    if mirror is not None and (failed := mirror.drain()) is not None:
+        folder.append(StoreUnavailable(store=str(mirror.store), error=failed))
     folder.append(RunFinished(outcome=ending.outcome, reason=ending.reason, turns=tracker.turns,
                               brain_calls=brain.calls, usage=brain.usage.model_dump(mode="json")))
     finish_reports(folder)
+    if mirror is not None:
+        folder.mirror = None
+        mirror.close()  # the whole folder once more, logs included; the local copy stays whole either way
     return RunResult(folder.run_id, folder.root, ending.outcome, ending.reason)
 
 
@@ -309,6 +323,18 @@ def conclude(ctx: RunContext, setup: Setup, progress: Progress, stop: str) -> En
     if stop and outcome != "SUCCESS":
         reason = f"{reason} (stopped: {stop})"
     return Ending(outcome, reason)
+
+
+def _mirror(config: RunConfig, folder: RunFolder) -> Mirror | None:
+    """The artifact store's copy of this run folder, from the first file on (``--store``)."""
+    if not config.store:
+        return None
+    mirror = Mirror(ObjectStore(config.store, config.store_endpoint), folder.root, folder.run_id)
+    folder.mirror = mirror
+    for name in ("run.json", "events.ndjson", "snapshot.bundle"):  # written before the mirror existed
+        if (folder.root / name).is_file():
+            mirror(name)
+    return mirror
 
 
 def _environment(config: RunConfig, folder: RunFolder) -> Environment:

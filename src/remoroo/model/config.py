@@ -57,6 +57,8 @@ TUNABLE = {
     "max_processes": int,
     "max_file_mb": int,
     "log_cap_mb": float,
+    "store": str,
+    "store_endpoint": str,
 }
 
 
@@ -105,6 +107,10 @@ class RunConfig(BaseModel):
     llm_api_key: str | None = Field(default=None, exclude=True, repr=False)
     max_tokens: int | None = Field(default=None, gt=0, description="Token budget for the whole run.")
     max_cost_usd: float | None = Field(default=None, gt=0, description="Cost budget for the whole run.")
+    store: str | None = Field(default=None, description=(
+        "An S3-compatible artifact store, s3://BUCKET/PREFIX: every run folder is copied there as it is written."))
+    store_endpoint: str | None = Field(default=None, description=(
+        "The store's endpoint URL (a local SeaweedFS or MinIO, say); default: boto3's own settings."))
     sources: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("cluster")
@@ -112,6 +118,13 @@ class RunConfig(BaseModel):
     def _cluster_address(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"local|tcp://[^\s/:]+:\d{1,5}", value):
             raise ValueError(f"{value!r} is neither 'local' nor a scheduler address such as tcp://HOST:8786")
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _store_location(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?", value):
+            raise ValueError(f"{value!r} is not s3://BUCKET/PREFIX")
         return value
 
     @field_validator("allow")
