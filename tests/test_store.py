@@ -142,3 +142,26 @@ def test_a_bad_or_unreachable_store_is_a_usage_error(tmp_path: Path) -> None:
     gone = cli(*run_args(repo, brain, "s3://runs/x", "http://127.0.0.1:9"))
     assert gone.returncode == 2 and "Check --store and --store-endpoint" in gone.stderr, gone.stderr
     assert not (repo / ".remoroo" / "runs").exists() or not list((repo / ".remoroo" / "runs").iterdir())
+
+
+def test_two_machines_share_one_suite_through_the_store(tmp_path: Path, s3: SeaweedS3) -> None:
+    import shutil
+
+    suite = tmp_path / "machine-a" / "suite"
+    for category, name in (("should_succeed", "fib_fix"), ("should_fail", "impossible")):
+        shutil.copytree(ROOT / "examples" / name, suite / category / name, ignore=shutil.ignore_patterns(".remoroo"))
+    other = tmp_path / "machine-b" / "suite"
+    shutil.copytree(suite, other)  # the same suite checked out on a second machine
+    store = ["--store", "s3://runs/suite", "--store-endpoint", s3.endpoint]
+    first = cli("bench", str(suite), "--include", "should_succeed/*", *store, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert "should_succeed/fib_fix: SUCCESS (run" in first.stderr
+    second = cli("bench", str(other), *store, timeout=600)
+    assert second.returncode == 0, second.stderr
+    # machine B skips what machine A finished, and runs only the rest
+    assert "should_succeed/fib_fix: SUCCESS (skipped" in second.stderr, second.stderr
+    assert "should_fail/impossible: FAIL (run" in second.stderr
+    assert not (other / "should_succeed" / "fib_fix" / "repo" / ".remoroo" / "runs").exists()
+    board = json.loads(s3.read("suite/bench/leaderboard.json"))
+    assert {r["case_id"]: r["outcome"] for r in board["rows"]} == {"fib_fix": "SUCCESS", "impossible": "FAIL"}
+    assert any(k.startswith("suite/runs/") for k in s3.keys("suite/runs/"))  # the cases' run folders too

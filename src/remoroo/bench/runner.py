@@ -21,8 +21,10 @@ from typing import Callable, Iterator
 from pydantic import BaseModel
 
 from remoroo.bench.cases import BenchCase, finished_outcome, newest_report
+from remoroo.bench.shared import SharedResults
 from remoroo.evidence.events import CandidateDone, Event, PatchesRejected
 from remoroo.evidence.ledger import RunFolder
+from remoroo.evidence.store import ObjectStore
 from remoroo.exec.pool import make_executor
 from remoroo.exec.process import run_process
 
@@ -36,6 +38,8 @@ class BenchOptions(BaseModel):
     cluster: str | None = None
     extra_args: list[str] = []
     env: dict[str, str] = {}
+    store: str | None = None  # s3://BUCKET/PREFIX shared by every machine that runs this suite
+    store_endpoint: str | None = None
 
 
 class CaseResult(BaseModel):
@@ -57,6 +61,7 @@ class CaseResult(BaseModel):
 def run_suite(cases: list[BenchCase], options: BenchOptions) -> Iterator[CaseResult]:
     """Results as they finish: skipped and invalid cases first, then the runs."""
     todo: list[BenchCase] = []
+    shared = shared_results(options)
     for case in cases:
         if case.invalid:
             yield CaseResult(key=case.key, case_id=case.case_id, category=case.category, expected=case.expected,
@@ -64,7 +69,13 @@ def run_suite(cases: list[BenchCase], options: BenchOptions) -> Iterator[CaseRes
             continue
         done = None if options.rerun else finished_outcome(Path(case.repo or ""))
         if done is not None:
+            if shared is not None:
+                shared.record(case.key, done[1])
             yield summarize(case, done[1], status="skipped")
+            continue
+        elsewhere = None if options.rerun or shared is None else shared.finished(case.key)
+        if elsewhere is not None:  # another machine finished it
+            yield summarize(case, elsewhere, status="skipped")
             continue
         todo.append(case)
     if not todo:
@@ -72,9 +83,20 @@ def run_suite(cases: list[BenchCase], options: BenchOptions) -> Iterator[CaseRes
     executor = make_executor(options.cluster, options.jobs)
     try:
         for index, result in executor.run(partial(run_case, options=options), todo):
-            yield result if isinstance(result, CaseResult) else _failed(todo[index], result)
+            result = result if isinstance(result, CaseResult) else _failed(todo[index], result)
+            if shared is not None and result.report and result.status == "run":
+                shared.record(result.key, Path(result.report))
+            yield result
     finally:
         executor.close()
+
+
+def shared_results(options: BenchOptions) -> SharedResults | None:
+    if not options.store:
+        return None
+    store = ObjectStore(options.store, options.store_endpoint)
+    store.check()
+    return SharedResults(store)
 
 
 def _failed(case: BenchCase, exc: BaseException) -> CaseResult:
@@ -88,6 +110,9 @@ def run_case(case: BenchCase, options: BenchOptions) -> CaseResult:
     logs = Path(tempfile.mkdtemp(prefix="remoroo-bench-"))
     command = [sys.executable, "-m", "remoroo.cli", "run", "--case", case.case_file, "--brain", options.brain,
                "--yes", *options.extra_args]
+    if options.store:  # each case's run folder goes to the shared store too
+        command += ["--store", options.store] + (["--store-endpoint", options.store_endpoint]
+                                                 if options.store_endpoint else [])
     env = {**os.environ, **options.env}
     started = time.monotonic()
     result = run_process(" ".join(_quote(c) for c in command), cwd=Path(case.case_file).parent, env=env,

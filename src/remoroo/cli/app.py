@@ -310,23 +310,48 @@ def bench_cmd(
     cluster: str | None = typer.Option(None, "--cluster", help="local (LocalCluster on 127.0.0.1) or tcp://HOST:PORT"),
     brain: str = typer.Option("search", "--brain", help="The brain every case runs with."),
     out_dir: Path | None = typer.Option(None, "--out", help="Where the leaderboard goes (default: CASES_DIR)."),
+    store: str | None = typer.Option(None, "--store", help=(
+        "Share results through an S3 store (s3://BUCKET/PREFIX): machines skip each other's finished cases.")),
+    store_endpoint: str | None = typer.Option(None, "--store-endpoint", help="The S3 store's endpoint URL."),
 ) -> None:
     """Run a suite of cases incrementally and write leaderboard.json, .md and .html."""
-    from remoroo.bench import BenchOptions, build_leaderboard, discover, run_suite, write_leaderboard
+    from remoroo.bench import BenchOptions, build_leaderboard, discover, write_leaderboard
+    from remoroo.errors import StoreError
 
     cases = discover(cases_dir.resolve(), include or None)
     if not cases:
         raise UserError(f"No case under {cases_dir} matches: check the folder and the --include patterns.")
-    results = []
-    for result in run_suite(cases, BenchOptions(brain=brain, rerun=rerun, jobs=jobs, cluster=cluster)):
-        results.append(result)
-        mark = {True: "correct", False: "WRONG", None: "unscored"}[result.correct]
-        err.print(f"{result.key}: {result.outcome} ({result.status}, {mark}, {result.wall_s:.1f}s)", soft_wrap=True)
+    options = BenchOptions(brain=brain, rerun=rerun, jobs=jobs, cluster=cluster, store=store,
+                           store_endpoint=store_endpoint)
+    try:
+        results = _bench(cases, options)
+    except StoreError as exc:
+        raise UserError(f"{exc}: check --store and --store-endpoint.") from exc
     board = build_leaderboard(results)
     paths = write_leaderboard(board, (out_dir or cases_dir).resolve())
+    if store:
+        from remoroo.bench.runner import shared_results
+
+        try:
+            shared = shared_results(options)
+            if shared is not None:
+                shared.publish(paths)
+        except StoreError as exc:
+            err.print(f"the leaderboard stays local: {exc}", soft_wrap=True)
     total = board.total
     rate = "n/a" if total.success_rate is None else f"{100 * total.success_rate:.1f}%"
     out.print(f"{total.correct}/{total.scored} correct ({rate}); leaderboard: {paths['md']}", soft_wrap=True)
+
+
+def _bench(cases: list[Any], options: Any) -> list[Any]:
+    from remoroo.bench import run_suite
+
+    results = []
+    for result in run_suite(cases, options):
+        results.append(result)
+        mark = {True: "correct", False: "WRONG", None: "unscored"}[result.correct]
+        err.print(f"{result.key}: {result.outcome} ({result.status}, {mark}, {result.wall_s:.1f}s)", soft_wrap=True)
+    return results
 
 
 brain_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The brain as a service.")
