@@ -90,10 +90,18 @@ def _skipped(path: Path) -> bool:
 
 
 def _entry(path: Path, rel: str, size: int, mtime_ns: int, cached: FileEntry | None) -> FileEntry | None:
-    data = path.read_bytes()
-    if b"\0" in data[:8192]:
+    try:
+        with open(path, "rb") as handle:  # a huge file is hashed in chunks, never held whole
+            data = handle.read(MAX_PARSE_BYTES + 1) if size <= MAX_PARSE_BYTES else handle.read(8192)
+            if b"\0" in data[:8192]:
+                return None
+            if size <= MAX_PARSE_BYTES:
+                digest = hashlib.sha256(data).hexdigest()
+            else:
+                handle.seek(0)
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:  # unreadable: not part of the index
         return None
-    digest = hashlib.sha256(data).hexdigest()
     if cached is not None and cached.sha256 == digest:  # touched or checked out again, same content
         return cached.model_copy(update={"mtime_ns": mtime_ns})
     entry = FileEntry(path=rel, sha256=digest, size=size, mtime_ns=mtime_ns,

@@ -138,7 +138,7 @@ def execute(config: RunConfig, brain: BrainClient, folder: RunFolder, goal: Goal
     measurer: PlanMeasurer | None = None
     ctx: RunContext | None = None
     tracker = Tracker()
-    brain_failed = False
+    no_judge = False
     mark_running(folder)
     try:
         try:
@@ -165,17 +165,18 @@ def execute(config: RunConfig, brain: BrainClient, folder: RunFolder, goal: Goal
             ending = drive(ctx, tracker)
         except KeyboardInterrupt:
             folder.append(Cancelled())
+            no_judge = True  # the user wants the run to end: no judge call after it
             ending = salvage(ctx, tracker, "cancelled by the user")
         except BudgetExceeded as exc:
             folder.append(BudgetExceededEvent(error=str(exc)))
             ending = salvage(ctx, tracker, f"budget: {exc}")
         except EngineError as exc:
-            brain_failed = isinstance(exc, BrainError)
+            no_judge = isinstance(exc, BrainError)
             folder.append(EngineFailed(error=str(exc), kind=type(exc).__name__))
-            ending = salvage(ctx, tracker, f"{'brain' if brain_failed else 'engine'} error: {exc}")
+            ending = salvage(ctx, tracker, f"{'brain' if no_judge else 'engine'} error: {exc}")
         except Exception as exc:  # noqa: BLE001 - the last-resort boundary: a bug still ends with a report
             ending = salvage(ctx, tracker, _internal(folder, exc, "the run"))
-        if ctx is not None and not brain_failed:
+        if ctx is not None and not no_judge:  # no judge after a brain error or Ctrl-C
             try:
                 ask_judge(ctx, tracker.setup, tracker.progress, ending)
             except KeyboardInterrupt:

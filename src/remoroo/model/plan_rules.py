@@ -29,9 +29,21 @@ def semantic_defects(plan: Plan, goal: Goal) -> list[str]:
     ]
 
 
+def _nul_strings(value: object, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [where] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [w for k, v in value.items() for w in _nul_strings(k, f"{where}.{k}") + _nul_strings(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [w for i, v in enumerate(value) for w in _nul_strings(v, f"{where}[{i}]")]
+    return []
+
+
 def path_defects(plan: Plan) -> list[str]:
-    """Patch intents and protected paths stay inside the repository."""
-    defects: list[str] = []
+    """Patch intents and protected paths stay inside the repository; no text of the plan holds a NUL byte
+    (no command, path or environment can)."""
+    defects: list[str] = [f"{where} holds a NUL byte, which no command, path or variable can hold"
+                          for where in _nul_strings(plan.model_dump(mode="json"), "plan")]
     for intent in plan.patch_intents:
         for path in intent.files + intent.creates:
             if not inside(path):
