@@ -225,3 +225,33 @@ def test_a_crash_outside_a_run_is_one_line_and_a_file(tmp_path: Path) -> None:
     done = cli("show", "x", "--repo", str(tmp_path / "r"))
     assert done.returncode in (1, 2) and "Traceback" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("name", sorted(p.parent.name for p in EXAMPLES.glob("*/case.json")
+                                        if json.loads(p.read_text()).get("expected_outcome") == "success"))
+def test_every_example_s_result_applies_to_a_clean_copy(tmp_path: Path, name: str) -> None:
+    import shutil
+
+    example = tmp_path / name
+    shutil.copytree(EXAMPLES / name, example, ignore=shutil.ignore_patterns(".remoroo", "leaderboard.*"))
+    done = cli("run", "--case", str(example / "case.json"), "--brain", "search", "--yes", timeout=600)
+    assert done.returncode == 0, done.stderr + done.stdout
+    run_dir = latest_run(example / "repo")
+    clean = tmp_path / "clean"
+    shutil.copytree(EXAMPLES / name / "repo", clean, ignore=shutil.ignore_patterns(".remoroo"))
+    shutil.copytree(example / "repo" / ".remoroo", clean / ".remoroo")
+    applied = cli("apply", "latest", "--repo", str(clean))
+    assert applied.returncode == 0, applied.stderr + applied.stdout
+    # exactly what was verified is there now: every part, in turn, reverses cleanly
+    parts = [p for p in (run_dir / "instrumentation.diff", run_dir / "final_patch.diff") if p.is_file()]
+    assert parts and (run_dir / "final_patch.diff").read_text().strip()
+    for part in reversed(parts):
+        back = subprocess.run(["git", "apply", "-R", "--whitespace=nowarn", "-"], cwd=clean,
+                              input=part.read_text(), capture_output=True, text=True)
+        assert back.returncode == 0, (part.name, back.stderr)
+    original = {p.relative_to(EXAMPLES / name / "repo"): p.read_bytes()
+                for p in (EXAMPLES / name / "repo").rglob("*") if p.is_file() and ".remoroo" not in p.parts}
+    assert {p: (clean / p).read_bytes() for p in original} == original
