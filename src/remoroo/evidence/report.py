@@ -44,6 +44,11 @@ class MetricRow(BaseModel):
     met: bool | None = None
     baseline_spread: float | None = Field(default=None, description="MAD of the baseline's repeats.")
     final_spread: float | None = None
+    final_interval: list[float] | None = Field(default=None, description=(
+        "A noisy metric measured side by side with the baseline: [low, high] of its final value (the baseline "
+        "times the ratio's confidence interval)."))
+    final_n: int | None = None
+    interval_method: str = ""
     repeats: int = 1
     provenance: str = Field(default="", description="Where the value comes from: a probe, a pattern, an emit site.")
 
@@ -114,7 +119,14 @@ def build_report(folder: RunFolder) -> Report:
     for name in names:
         texts = targets_by_metric.get(name, [])
         met = [statuses[t].met for t in texts]
+        interval = next((statuses[t].interval for t in texts if statuses[t].interval is not None), None)
+        base_value = base.metrics.get(name) if base else None
+        bounds = ([round(float(base_value) * interval.lo, 6), round(float(base_value) * interval.hi, 6)]
+                  if interval is not None and isinstance(base_value, (int, float)) else None)
         rows.append(MetricRow(
+            final_interval=bounds, final_n=interval.n_new if bounds and interval else None,
+            interval_method=(f"{interval.level * 100:.4g}% {interval.method}, against the baseline measured "
+                             "side by side" if bounds and interval else ""),
             baseline_spread=base.spread.get(name) if base else None,
             final_spread=verified.spread.get(name) if verified else None, repeats=base.repeats if base else 1,
             metric=name, targets=texts, baseline=base.metrics.get(name) if base else None,
@@ -222,9 +234,12 @@ def render_markdown(report: Report) -> str:
     for row in report.metrics:
         cells = [row.metric, "; ".join(f"`{t}`" for t in row.targets) or "—",
                  _spread(row.baseline, row.baseline_spread, row.repeats),
-                 *[fmt(row.turns.get(t)) for t in turn_ids], _spread(row.final, row.final_spread, row.repeats),
+                 *[fmt(row.turns.get(t)) for t in turn_ids], _final(row),
                  "—" if row.met is None else ("yes" if row.met else "no")]
         lines.append("| " + " | ".join(cells) + " |")
+    methods = sorted({f"- **{row.metric}**: {row.interval_method}" for row in report.metrics if row.interval_method})
+    if methods:
+        lines += ["", "Intervals:", "", *methods]
     sources = [f"- **{row.metric}**: {row.provenance}" for row in report.metrics if row.provenance]
     if sources:
         lines += ["", "Where each metric comes from:", "", *sources]
@@ -256,6 +271,14 @@ def render_markdown(report: Report) -> str:
         lines += ["", "### Judge (advisory; the outcome above is the engine's)", "", *quoted]
     lines += ["", "### Evidence", ""] + [f"- `{p}`" for p in report.evidence.values()]
     return "\n".join(lines) + "\n"
+
+
+def _final(row: MetricRow) -> str:
+    """``0.41 [0.39, 0.44], n=12`` for a noisy metric measured side by side; else the value with its spread."""
+    if row.final_interval is not None and row.final_n is not None:
+        lo, hi = row.final_interval
+        return f"{fmt(row.final)} [{lo:.3g}, {hi:.3g}], n={row.final_n}"
+    return _spread(row.final, row.final_spread, row.repeats)
 
 
 def _spread(value: Value, spread: float | None, repeats: int) -> str:

@@ -27,7 +27,8 @@ from typing import Any, Callable
 
 from remoroo.errors import StoreError, UserError
 
-LOCAL_ONLY = ("work", "work-candidates", "verify", "shim")  # copies and scratch, rebuilt from the record
+# copies and scratch, rebuilt from the record
+LOCAL_ONLY = ("work", "work-candidates", "verify", "verify-baseline", "shim")
 
 
 @dataclass(frozen=True)

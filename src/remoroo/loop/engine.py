@@ -280,7 +280,7 @@ def advance(progress: Progress, result: TurnResult, turn: int) -> Progress:
         log_tails={**progress.log_tails, **result.log_tails},
         witnesses=result.witnesses if result.witnesses is not None else progress.witnesses,
         turns_run=turn, stagnant=0 if moved else progress.stagnant + 1, ever_measured=ever,
-        vetoed=progress.vetoed | result.vetoed)
+        vetoed=progress.vetoed | result.vetoed, tests=progress.tests + result.tests)
 
 
 def _replan(ctx: RunContext, setup: Setup, progress: Progress) -> tuple[Setup, Progress] | Ending:
@@ -295,7 +295,7 @@ def _replan(ctx: RunContext, setup: Setup, progress: Progress) -> tuple[Setup, P
 
 
 def _all_met(setup: Setup, progress: Progress) -> bool:
-    statuses = evaluate(setup.goal, progress.kept.metrics, setup.baseline_metrics, setup.noise)
+    statuses = evaluate(setup.goal, progress.kept.metrics, setup.baseline_metrics, setup.noise, progress.kept.vs_base)
     return bool(statuses) and all(s.met for s in statuses)
 
 
@@ -311,12 +311,13 @@ def conclude(ctx: RunContext, setup: Setup, progress: Progress, stop: str) -> En
         ctx.folder.write_text("instrumentation.diff", setup.instrumentation_diff, durable=True)
     else:
         (ctx.folder.root / "instrumentation.diff").unlink(missing_ok=True)
-    outcome, reason = final_outcome(setup.goal, setup.baseline_metrics, kept.metrics, changed, setup.noise)
-    final_metrics = dict(kept.metrics)
+    outcome, reason = final_outcome(setup.goal, setup.baseline_metrics, kept.metrics, changed, setup.noise,
+                                    kept.vs_base)
+    final_metrics, vs_base = dict(kept.metrics), dict(kept.vs_base)
     if changed and outcome != "FAIL":
         verified = verify_final(ctx, setup, diff, outcome, reason)
-        outcome, reason, final_metrics = verified.outcome, verified.reason, verified.metrics
-    statuses = evaluate(setup.goal, final_metrics, setup.baseline_metrics, setup.noise)
+        outcome, reason, final_metrics, vs_base = verified.outcome, verified.reason, verified.metrics, verified.vs_base
+    statuses = evaluate(setup.goal, final_metrics, setup.baseline_metrics, setup.noise, vs_base)
     ctx.folder.append(Final(metrics=dict(final_metrics), kept_turn=kept.turn, changed=changed, stop=stop,
                             targets=statuses, metric_names=setup.metrics))
     if outcome == "FAIL" and not changed and progress.vetoed:

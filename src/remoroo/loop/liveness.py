@@ -81,7 +81,7 @@ def prepare_resume(folder: RunFolder) -> Resuming:
         raise UserError(f"Run {folder.run_id} has no snapshot.bundle, so its workspace cannot be rebuilt: it was "
                         "made by an older remoroo; start it again with 'remoroo run'.")
     cleaned = [f"process {pid}" for pid in _kill_leftovers(folder)]
-    for name in ("work", "work-candidates", "verify", "verify-logs", "shim"):
+    for name in ("work", "work-candidates", "verify", "verify-baseline", "verify-logs", "shim"):
         if (folder.root / name).exists():
             shutil.rmtree(folder.root / name, ignore_errors=True)
             cleaned.append(name)

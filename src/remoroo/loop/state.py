@@ -18,7 +18,7 @@ from remoroo.loop.indexer import RunIndex
 from remoroo.measure.once import Measurement
 from remoroo.model.budgets import Budgets
 from remoroo.model.config import RunConfig
-from remoroo.model.decide import Noise
+from remoroo.model.decide import Intervals, Noise
 from remoroo.model.goal import Goal, Scalar
 from remoroo.model.outcomes import AuditRule, Outcome
 from remoroo.model.plan import Plan, required_metrics
@@ -119,6 +119,7 @@ class Kept:
     metrics: dict[str, Scalar]
     runs: bool
     turn: int = 0
+    vs_base: Intervals = field(default_factory=dict)  # noisy metrics: this state's ratio to the baseline
 
 
 @dataclass(frozen=True)
@@ -134,3 +135,4 @@ class Progress:
     stagnant: int = 0
     ever_measured: bool = False
     vetoed: frozenset[AuditRule] = frozenset()
+    tests: int = 0  # side-by-side comparisons so far: each spends its share of the run's error rate

@@ -31,9 +31,10 @@ from remoroo.loop.observe import (
     protection,
     witnesses,
 )
+from remoroo.loop.sidebyside import measure_side_by_side, noisy_metrics
 from remoroo.loop.state import Kept, Progress, RunContext, Setup
 from remoroo.measure.once import Measurement
-from remoroo.model.decide import Verdict, judge_candidate, score
+from remoroo.model.decide import Intervals, SideBySide, Verdict, judge_candidate, score
 from remoroo.model.goal import Scalar
 from remoroo.model.metrics import is_timing
 from remoroo.model.outcomes import AuditRule, Decision
@@ -62,6 +63,7 @@ class Candidate:
     diff: str = ""
     where: Path | None = None
     tree: Path | None = None
+    vs_base: Intervals = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class TurnResult:
     witnesses: tuple[Witness, ...] | None = None
     measured_goal: bool = False
     vetoed: frozenset[AuditRule] = frozenset()
+    tests: int = 0
 
 
 def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> TurnResult | GaveUp:
@@ -95,7 +98,8 @@ def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> Tu
         response = ask(ctx, build, ctx.brain.patch, f"turn {turn}")
         if not response.proposals:
             return GaveUp(response.give_up or "no reason given")
-        candidates = _evaluate_batch(ctx, setup, progress, turn, response.proposals[: ctx.config.batch_size])
+        candidates = _evaluate_batch(ctx, setup, progress, turn, response.proposals[: ctx.config.batch_size],
+                                     tests=progress.tests + len(summaries))
         if any(c.commit for c in candidates):
             break
         feedback = [c.verdict.reason for c in candidates]
@@ -111,7 +115,7 @@ def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> Tu
     kept = None
     if chosen.verdict.decision == "KEPT" and chosen.measurement is not None:
         kept = Kept(commit=chosen.commit, metrics=dict(chosen.measurement.metrics),
-                    runs=chosen.measurement.code_runs, turn=turn)
+                    runs=chosen.measurement.code_runs, turn=turn, vs_base=dict(chosen.vs_base))
     ctx.workspace.reset(kept.commit if kept else progress.kept.commit)
     if kept is not None:
         ctx.index.current()  # the kept code changed: re-index it and regenerate the run's diagram
@@ -128,7 +132,8 @@ def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> Tu
         verdict=chosen.verdict, ran_ok=any(m.code_runs for m in measured), kept=kept, summaries=tuple(summaries),
         log_tails=tails, witnesses=found,
         measured_goal=any(name in m.metrics for m in measured for name in setup.goal.metric_names),
-        vetoed=frozenset(r for c in candidates for r in c.verdict.rules))
+        vetoed=frozenset(r for c in candidates for r in c.verdict.rules),
+        tests=len(candidates) if noisy_metrics(setup) else 0)
 
 
 def _request(ctx: RunContext, setup: Setup, progress: Progress, turn: int, history: list[StateSummary],
@@ -148,7 +153,7 @@ def _request(ctx: RunContext, setup: Setup, progress: Progress, turn: int, histo
 
 
 def _evaluate_batch(ctx: RunContext, setup: Setup, progress: Progress, turn: int,
-                    proposals: list[PatchProposal]) -> list[Candidate]:
+                    proposals: list[PatchProposal], tests: int = 0) -> list[Candidate]:
     """Every candidate of the batch, each on the kept state: side by side in worktrees when workers allow."""
     batch, kept = len(proposals), progress.kept
     timing = any(is_timing(m) for m in setup.metrics)
@@ -159,13 +164,13 @@ def _evaluate_batch(ctx: RunContext, setup: Setup, progress: Progress, turn: int
         found = []
         for k, proposal in enumerate(proposals, start=1):
             ctx.workspace.reset(kept.commit)
-            found.append(_try(ctx, setup, kept, turn, k, proposal, batch, ctx.work_root))
+            found.append(_try(ctx, setup, kept, turn, k, proposal, batch, ctx.work_root, tests + k))
         return found
     base = ctx.folder.root / "work-candidates" / str(turn)
     trees = [ctx.workspace.candidate_checkout(base / str(k), kept.commit) for k in range(1, batch + 1)]
     try:
         done = dict(LocalExecutor(workers).run(
-            lambda k: _try(ctx, setup, kept, turn, k, proposals[k - 1], batch, trees[k - 1]),
+            lambda k: _try(ctx, setup, kept, turn, k, proposals[k - 1], batch, trees[k - 1], tests + k),
             list(range(1, batch + 1))))
     finally:
         for tree in trees:
@@ -180,7 +185,7 @@ def _evaluate_batch(ctx: RunContext, setup: Setup, progress: Progress, turn: int
 
 
 def _try(ctx: RunContext, setup: Setup, kept: Kept, turn: int, index: int, proposal: PatchProposal, batch: int,
-         tree: Path) -> Candidate:
+         tree: Path, test: int = 1) -> Candidate:
     """Patch, then run, measure, audit and decide one candidate."""
     ws = ctx.workspace
     tdir = ctx.folder.turn_dir(turn)
@@ -193,7 +198,7 @@ def _try(ctx: RunContext, setup: Setup, kept: Kept, turn: int, index: int, propo
     candidate = Candidate(index, proposal, _verdict("REJECTED", ""), commit=commit,
                           files=tuple(ws.changed_files(kept.commit, commit)),
                           diff=ws.diff(kept.commit, commit), where=where, tree=tree)
-    _evaluate(ctx, setup, kept, candidate, where / "logs", turn)
+    _evaluate(ctx, setup, kept, candidate, where / "logs", turn, test)
     return candidate
 
 
@@ -201,7 +206,8 @@ def _verdict(decision: Decision, reason: str, rules: list[AuditRule] | None = No
     return Verdict(decision=decision, progress=False, reason=reason, rules=rules or [])
 
 
-def _evaluate(ctx: RunContext, setup: Setup, kept: Kept, cand: Candidate, logs: Path, turn: int) -> None:
+def _evaluate(ctx: RunContext, setup: Setup, kept: Kept, cand: Candidate, logs: Path, turn: int,
+              test: int = 1) -> None:
     files = list(cand.files)
     if not files:
         cand.verdict = _verdict("REJECTED", "the patch changed nothing")
@@ -214,8 +220,23 @@ def _evaluate(ctx: RunContext, setup: Setup, kept: Kept, cand: Candidate, logs: 
     if churn_only(files):
         cand.verdict = _verdict("REVERTED", f"documentation-only change ({', '.join(files)}) is not progress")
         return
-    measurement = ctx.measurer.measure(setup.plan, setup.metrics, cand.tree or ctx.work_root, logs,
-                                       repeats=setup.repeats, deadline=ctx.budgets.deadline, away=True)
+    side = SideBySide()
+    if noisy_metrics(setup):  # timings: the kept state runs alongside, in the same time window
+        reference = ctx.workspace.candidate_checkout(
+            ctx.folder.root / "work-candidates" / f"kept-{turn}-{cand.index}", kept.commit)
+        try:
+            paired = measure_side_by_side(ctx, setup, reference, cand.tree or ctx.work_root, logs, test,
+                                          kept.vs_base)
+        finally:
+            ctx.workspace.remove_checkout(reference)
+        measurement = paired.new
+        cand.vs_base = {m: iv.scaled(kept.vs_base[m]) if m in kept.vs_base else iv
+                        for m, iv in paired.intervals.items()}
+        side = SideBySide(old_vs_base=dict(kept.vs_base), new_vs_base=dict(cand.vs_base),
+                          new_vs_old=dict(paired.intervals))
+    else:
+        measurement = ctx.measurer.measure(setup.plan, setup.metrics, cand.tree or ctx.work_root, logs,
+                                           repeats=setup.repeats, deadline=ctx.budgets.deadline, away=True)
     measurement = frozen_tests(setup, measurement)
     cand.measurement = measurement
     after = measured_findings(ctx, setup, measurement)
@@ -229,7 +250,7 @@ def _evaluate(ctx: RunContext, setup: Setup, kept: Kept, cand: Candidate, logs: 
         _veto(ctx, turn, cand, verdict.vetoes)
         return
     decided = judge_candidate(setup.goal, kept.metrics, kept.runs, measurement.metrics, measurement.code_runs,
-                              setup.baseline_metrics, setup.noise)
+                              setup.baseline_metrics, setup.noise, side)
     if measurement.problems and decided.decision != "KEPT":
         decided = decided.model_copy(update={"reason": "; ".join(measurement.problems) + "; " + decided.reason})
     cand.verdict = decided

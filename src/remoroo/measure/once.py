@@ -210,6 +210,8 @@ def _probe(inst: Instrument, runs: list[CommandRun]) -> Value:
         return round(max(r.peak_memory_mb for r in runs), 3)
     if inst.probe == "deterministic":
         raise LookupError("deterministic compares repeats; it is set once the state was measured twice")
+    if inst.probe == "cpu_s":  # user + system CPU of the whole process tree: steadier than wall time under load
+        return round(sum(r.cpu_s for r in runs), 6)
     return round(sum(r.duration_s for r in runs), 6)
 
 

@@ -15,6 +15,9 @@ from pydantic import BaseModel, Field
 from remoroo.model.goal import BaselineRef, Goal, Scalar, Target, is_number
 from remoroo.model.metrics import is_timing
 from remoroo.model.outcomes import AuditRule, Decision, Outcome
+from remoroo.model.stats import Interval
+
+Intervals = dict[str, Interval]  # metric -> ratio interval of a state against a reference (noisy metrics only)
 
 
 class Noise(BaseModel):
@@ -41,6 +44,7 @@ class TargetStatus(BaseModel):
     value: Scalar | None
     threshold: Scalar | None
     met: bool
+    interval: Interval | None = None  # a noisy metric's ratio to the baseline, when it was measured so
 
 
 class Verdict(BaseModel):
@@ -53,18 +57,24 @@ class Verdict(BaseModel):
 
 
 def evaluate(goal: Goal, metrics: dict[str, Scalar], baseline: dict[str, Scalar],
-             noise: Noise | None = None) -> list[TargetStatus]:
+             noise: Noise | None = None, vs_base: Intervals | None = None) -> list[TargetStatus]:
     return [
         TargetStatus(text=t.text, metric=t.metric, value=metrics.get(t.metric),
-                     threshold=t.threshold(baseline), met=is_met(t, metrics, baseline, noise))
+                     threshold=t.threshold(baseline), met=is_met(t, metrics, baseline, noise, vs_base),
+                     interval=(vs_base or {}).get(t.metric))
         for t in goal.targets
     ]
 
 
 def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scalar],
-           noise: Noise | None = None) -> bool:
+           noise: Noise | None = None, vs_base: Intervals | None = None) -> bool:
     """Whether ``target`` holds. Against a measured baseline (``< baseline x``), with ``noise``, the value
-    must beat the threshold by more than the noise tolerance: a no-op never passes on a lucky sample."""
+    must beat the threshold by more than the noise tolerance: a no-op never passes on a lucky sample.
+
+    With ``vs_base`` (a noisy metric measured side by side with the baseline), a target ``m < K * baseline m``
+    holds only when the whole confidence interval of ``m / baseline m`` lies below ``K``: the uncertainty of
+    ``K x baseline`` is K times the baseline's, combined with the candidate's, as the interval already is.
+    """
     if target.metric not in metrics:
         return False
     if target.op == "exists":
@@ -72,6 +82,10 @@ def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scala
     value, threshold = metrics[target.metric], target.threshold(baseline)
     if threshold is None:
         return False
+    relative = relative_bound(target, baseline)
+    interval = (vs_base or {}).get(target.metric)
+    if interval is not None and relative is not None:
+        return interval.below(relative) if target.op in ("<", "<=") else interval.above(relative)
     if is_number(value) and is_number(threshold):
         v, t = float(value), float(threshold)
         if noise is not None and isinstance(target.rhs, BaselineRef) and target.op in ("<", "<=", ">", ">="):
@@ -87,6 +101,17 @@ def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scala
     if target.op == "!=":
         return value != threshold
     return False
+
+
+def relative_bound(target: Target, baseline: dict[str, Scalar]) -> float | None:
+    """K for a target ``m OP K * baseline m`` on the metric itself (an ordering op), else None."""
+    rhs = target.rhs
+    if not isinstance(rhs, BaselineRef) or rhs.metric != target.metric or target.op not in ("<", "<=", ">", ">="):
+        return None
+    base, threshold = baseline.get(rhs.metric), target.threshold(baseline)
+    if not (is_number(base) and is_number(threshold)) or float(base) <= 0:
+        return None
+    return float(threshold) / float(base)
 
 
 def _badness(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scalar]) -> float | None:
@@ -106,14 +131,28 @@ def _badness(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Sca
 
 
 def compare(goal: Goal, old: dict[str, Scalar], new: dict[str, Scalar], baseline: dict[str, Scalar],
-            noise: Noise) -> tuple[list[str], list[str]]:
-    """Targets (by text) that improved and that worsened beyond noise, old -> new."""
+            noise: Noise, side: SideBySide | None = None) -> tuple[list[str], list[str]]:
+    """Targets (by text) that improved and that worsened beyond noise, old -> new.
+
+    With ``side`` (noisy metrics measured side by side), a noisy metric moves only when the confidence
+    interval of ``new / old`` lies wholly beyond 1."""
     improved: list[str] = []
     worsened: list[str] = []
+    side = side or SideBySide()
     for target in goal.targets:
-        was, now = is_met(target, old, baseline, noise), is_met(target, new, baseline, noise)
+        was = is_met(target, old, baseline, noise, side.old_vs_base)
+        now = is_met(target, new, baseline, noise, side.new_vs_base)
         if was != now:
             (improved if now else worsened).append(target.text)
+            continue
+        moved = side.new_vs_old.get(target.metric)
+        if moved is not None and target.direction in ("minimize", "maximize"):
+            better = moved.below(1.0) if target.direction == "minimize" else moved.above(1.0)
+            worse = moved.above(1.0) if target.direction == "minimize" else moved.below(1.0)
+            if better and not now:
+                improved.append(target.text)
+            elif worse:
+                worsened.append(target.text)
             continue
         a, b = _badness(target, old, baseline), _badness(target, new, baseline)
         if a is None and b is not None and not now:
@@ -129,16 +168,28 @@ def compare(goal: Goal, old: dict[str, Scalar], new: dict[str, Scalar], baseline
     return improved, worsened
 
 
+class SideBySide(BaseModel):
+    """Intervals of noisy metrics measured side by side: the old and new states against the baseline, and the
+    new state against the old one (empty: compare single values with the noise tolerance)."""
+
+    old_vs_base: Intervals = Field(default_factory=dict)
+    new_vs_base: Intervals = Field(default_factory=dict)
+    new_vs_old: Intervals = Field(default_factory=dict)
+
+
 def judge_candidate(goal: Goal, kept: dict[str, Scalar], kept_runs: bool, cand: dict[str, Scalar],
-                    cand_runs: bool, baseline: dict[str, Scalar], noise: Noise) -> Verdict:
+                    cand_runs: bool, baseline: dict[str, Scalar], noise: Noise,
+                    side: SideBySide | None = None) -> Verdict:
     """KEPT or REVERTED for a candidate that applied, ran and passed the audit.
 
     Only metric progress keeps a candidate: a patch that merely makes the commands exit 0
     (for instance by making them do nothing) is not progress unless a target says so.
     """
-    improved, worsened = compare(goal, kept, cand, baseline, noise)
+    side = side or SideBySide()
+    improved, worsened = compare(goal, kept, cand, baseline, noise, side)
     broken = [t.text for t in goal.targets
-              if is_met(t, kept, baseline, noise) and not is_met(t, cand, baseline, noise)]
+              if is_met(t, kept, baseline, noise, side.old_vs_base) and not is_met(t, cand, baseline, noise,
+                                                                                  side.new_vs_base)]
     if broken:
         return Verdict(decision="REVERTED", progress=False, improved=improved, worsened=worsened,
                        reason=f"breaks met target(s): {', '.join(broken)}")
@@ -155,7 +206,7 @@ def judge_candidate(goal: Goal, kept: dict[str, Scalar], kept_runs: bool, cand: 
 
 
 def final_outcome(goal: Goal, baseline: dict[str, Scalar], final: dict[str, Scalar], changed: bool,
-                  noise: Noise) -> tuple[Outcome, str]:
+                  noise: Noise, vs_base: Intervals | None = None) -> tuple[Outcome, str]:
     """The run's outcome for its final state against the baseline: the one definition (README, "Outcomes").
 
     - SUCCESS: every target is met (the caller verifies it on a fresh copy before it stands);
@@ -163,7 +214,7 @@ def final_outcome(goal: Goal, baseline: dict[str, Scalar], final: dict[str, Scal
       baseline beyond noise;
     - FAIL: everything else, progress toward targets that none of them reached included (the reason says so).
     """
-    statuses = evaluate(goal, final, baseline, noise)
+    statuses = evaluate(goal, final, baseline, noise, vs_base)
     met = [s for s in statuses if s.met]
     if statuses and len(met) == len(statuses):
         return "SUCCESS", f"all {len(statuses)} target(s) met" + ("" if changed else " at baseline, no change needed")
@@ -172,7 +223,8 @@ def final_outcome(goal: Goal, baseline: dict[str, Scalar], final: dict[str, Scal
         return "FAIL", f"target(s) not met: {', '.join(unmet)}"
     at_baseline = {s.text for s in evaluate(goal, baseline, baseline, noise) if s.met}
     newly = [s.text for s in met if s.text not in at_baseline]
-    improved, worsened = compare(goal, baseline, final, baseline, noise)
+    side = SideBySide(new_vs_base=dict(vs_base or {}), new_vs_old=dict(vs_base or {}))
+    improved, worsened = compare(goal, baseline, final, baseline, noise, side)
     if newly and not worsened:
         return "PARTIAL_SUCCESS", (f"{len(met)} of {len(statuses)} target(s) met, newly met: {', '.join(newly)}; "
                                    f"not met: {', '.join(unmet)}")

@@ -19,12 +19,14 @@ from remoroo.errors import SpecError
 from remoroo.model.goal import BaselineRef, Goal, Target
 from remoroo.model.spec import parse_spec
 
-PROBES = ("runtime_s", "exit_code", "code_runs", "peak_memory_mb", "tests_passed", "tests_failed", "tests_pass",
-          "coverage", "deterministic")
+PROBES = ("runtime_s", "cpu_s", "exit_code", "code_runs", "peak_memory_mb", "tests_passed", "tests_failed",
+          "tests_pass", "coverage", "deterministic")
 FILE_PROBES = ("tests_passed", "tests_failed", "tests_pass", "coverage")  # read from a report file the command writes
 PROBE_ALIASES = {"all_tests_pass": "tests_pass", "tests_passed_all": "tests_pass", "peak_memory": "peak_memory_mb",
-                 "runtime": "runtime_s", "memory_mb": "peak_memory_mb"}
-_PROBE_KIND = {"runtime_s": "a duration", "peak_memory_mb": "memory", "exit_code": "an exit status",
+                 "runtime": "runtime_s", "memory_mb": "peak_memory_mb",
+                 "cpu_time": "cpu_s", "cpu_time_s": "cpu_s"}
+_PROBE_KIND = {"runtime_s": "a duration", "cpu_s": "a duration", "peak_memory_mb": "memory",
+               "exit_code": "an exit status",
                "code_runs": "an exit status", "deterministic": "output stability", "tests_passed": "test results",
                "tests_failed": "test results", "tests_pass": "test results", "coverage": "line coverage"}
 # code that starts a server: such an entry point never finishes on its own
@@ -76,7 +78,7 @@ class Instrument(BaseModel):
     command: str | None = Field(
         default=None, description="Command whose run produces the metric; None = all commands."
     )
-    probe: Literal["runtime_s", "exit_code", "code_runs", "peak_memory_mb", "tests_passed", "tests_failed",
+    probe: Literal["runtime_s", "cpu_s", "exit_code", "code_runs", "peak_memory_mb", "tests_passed", "tests_failed",
                    "tests_pass", "coverage", "deterministic"] | None = None
     path: str | None = Field(default=None, description=(
         "json_artifact: file relative to the repo root; tests_* probes: the JUnit XML the command writes; "

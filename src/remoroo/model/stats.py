@@ -1,0 +1,126 @@
+"""Calibrated comparison of two noisy samples: a distribution-free interval for the ratio of their typical values.
+
+Timings and memory are compared as a *ratio* (candidate / reference), on the
+log scale, with the Hodges-Lehmann estimate of the shift and its exact
+Mann-Whitney confidence interval: the interval is built from the pairwise
+differences ``log b_i - log a_j`` and the exact null distribution of the
+U statistic, so it holds at its stated level for any continuous noise, skewed
+and heavy-tailed included, without assuming normality. A change counts only
+when the whole interval lies beyond "no change" (or beyond the target), at an
+error rate ``alpha`` that the run spends across its candidates
+(:func:`alpha_for`), so the false-accept rate of a whole run stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+RUN_ALPHA = 0.01  # the chance, over a whole run, of keeping any no-op because of noise
+LOOKS = 4  # sequential looks at one candidate's samples; each gets an equal share of its alpha
+
+
+class Interval(BaseModel):
+    """The ratio of the candidate's typical value to the reference's, with its confidence interval."""
+
+    ratio: float
+    lo: float
+    hi: float
+    n_ref: int
+    n_new: int
+    level: float = Field(description="Confidence of the interval, 1 - 2 * (one-sided alpha).")
+    method: str = "Hodges-Lehmann ratio, exact Mann-Whitney interval"
+
+    def below(self, bound: float) -> bool:
+        """The whole interval is under ``bound`` (a ratio): smaller beyond doubt."""
+        return self.hi < bound
+
+    def above(self, bound: float) -> bool:
+        return self.lo > bound
+
+    def scaled(self, other: Interval) -> Interval:
+        """This ratio times ``other`` (candidate/kept x kept/baseline = candidate/baseline), conservatively."""
+        return Interval(ratio=self.ratio * other.ratio, lo=self.lo * other.lo, hi=self.hi * other.hi,
+                        n_ref=min(self.n_ref, other.n_ref), n_new=self.n_new, level=min(self.level, other.level),
+                        method=self.method + ", chained through the kept state")
+
+
+def alpha_for(candidate: int, run_alpha: float = RUN_ALPHA) -> float:
+    """The one-sided error rate for the ``candidate``-th statistical test of a run (1-based).
+
+    ``run_alpha / (k (k + 1))`` sums to ``run_alpha`` over every candidate a run may ever test: the chance
+    that noise alone keeps any candidate of the run is at most ``run_alpha``.
+    """
+    k = max(1, candidate)
+    return run_alpha / (k * (k + 1))
+
+
+@lru_cache(maxsize=512)
+def _u_cdf(m: int, n: int) -> tuple[float, ...]:
+    """P(U <= u) for u = 0..m*n under the null hypothesis (no shift), exactly (counts of rank arrangements)."""
+    # ways[i][j][u]: arrangements of i and j items with statistic u, built one item at a time
+    prev = [[1] + [0] * (m * n) for _ in range(n + 1)]  # i = 0
+    for i in range(1, m + 1):
+        row = [[0] * (m * n + 1) for _ in range(n + 1)]
+        row[0][0] = 1
+        for j in range(1, n + 1):
+            above, left = prev[j], row[j - 1]
+            here = row[j]
+            for u in range(i * j + 1):
+                here[u] = (above[u - j] if u >= j else 0) + left[u]
+        prev = row
+    counts = prev[n]
+    total = math.comb(m + n, m)
+    cdf, running = [], 0
+    for c in counts:
+        running += c
+        cdf.append(running / total)
+    return tuple(cdf)
+
+
+def _rank(m: int, n: int, alpha: float) -> int | None:
+    """The largest k with P(U < k) <= alpha (so [d_(k), d_(mn+1-k)] covers at 1 - 2 alpha); None: too few."""
+    if m * n > 40_000:  # large samples: the normal approximation of U
+        z = _z(alpha)
+        k = int(math.floor(m * n / 2 - z * math.sqrt(m * n * (m + n + 1) / 12)))
+        return k if k >= 1 else None
+    cdf = _u_cdf(m, n)
+    k = 0
+    while k < len(cdf) and cdf[k] <= alpha:
+        k += 1
+    return k if k >= 1 else None
+
+
+def _z(alpha: float) -> float:
+    """The standard normal quantile of 1 - alpha (Acklam's rational approximation, |error| < 1e-9)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - alpha)
+
+
+def ratio_interval(reference: list[float], new: list[float], alpha: float) -> Interval | None:
+    """The interval for ``new / reference`` at one-sided error ``alpha`` each way; None when the samples are
+    too few for that alpha, or not all positive (then the ratio means nothing)."""
+    if not reference or not new or min(reference) <= 0 or min(new) <= 0:
+        return None
+    m, n = len(reference), len(new)
+    k = _rank(m, n, alpha)
+    if k is None:
+        return None
+    a = [math.log(v) for v in reference]
+    b = [math.log(v) for v in new]
+    diffs = sorted(y - x for y in b for x in a)
+    mid = len(diffs) // 2
+    shift = diffs[mid] if len(diffs) % 2 else (diffs[mid - 1] + diffs[mid]) / 2
+    return Interval(ratio=math.exp(shift), lo=math.exp(diffs[k - 1]), hi=math.exp(diffs[len(diffs) - k]),
+                    n_ref=m, n_new=n, level=round(1 - 2 * alpha, 6))
+
+
+def min_samples(alpha: float) -> int:
+    """The fewest samples per side with which an interval at ``alpha`` exists at all."""
+    n = 2
+    while math.comb(2 * n, n) * alpha < 1:
+        n += 1
+    return n
