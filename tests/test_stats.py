@@ -10,7 +10,16 @@ import pytest
 
 from remoroo.model.decide import Noise, SideBySide, final_outcome, is_met, judge_candidate
 from remoroo.model.spec import parse_goal
-from remoroo.model.stats import RUN_ALPHA, Interval, _u_cdf, alpha_for, min_samples, ratio_interval
+from remoroo.model.stats import (
+    RUN_ALPHA,
+    Interval,
+    _u_cdf,
+    alpha_for,
+    min_samples,
+    rank_interval,
+    ratio_interval,
+    t_quantile,
+)
 
 # recorded runtimes (s) of one program on a 2-core machine, one core busy with another program
 LOADED_NOOP_OLD = [0.698, 0.741, 0.655, 0.812, 0.702, 0.690, 0.779, 0.633, 0.724, 0.701]
@@ -52,9 +61,26 @@ def test_a_load_spike_that_hits_both_states_is_not_a_change() -> None:
 def test_too_few_samples_give_no_interval_rather_than_a_wrong_one() -> None:
     alpha = alpha_for(1) / 4
     n = min_samples(alpha)
-    assert ratio_interval([1.0] * (n - 1), [0.5] * (n - 1), alpha) is None
-    assert ratio_interval([1.0, 1.1, 0.9, 1.05, 0.95, 1.0][:n] * 2, [0.5] * n, alpha) is not None
-    assert ratio_interval([0.0, 1.0], [1.0, 1.0], 0.2) is None  # a ratio to zero means nothing
+    old = [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 0.98, 1.01, 0.99][:n]
+    assert rank_interval(old[: n - 1], [0.5] * (n - 1), alpha) is None
+    assert rank_interval(old, [0.5] * n, alpha) is not None
+    assert ratio_interval(old[:2], [0.5, 0.5], alpha) is None  # below three a side, nothing at all
+    assert ratio_interval([0.0, 1.0, 1.0], [1.0, 1.0, 1.0], 0.2) is None  # a ratio to zero means nothing
+
+
+def test_a_quiet_machine_settles_a_clear_change_from_three_samples() -> None:
+    alpha = alpha_for(1) / 4
+    quiet_old, quiet_new = [0.301, 0.303, 0.302], [0.151, 0.150, 0.152]
+    interval = ratio_interval(quiet_old, quiet_new, alpha)
+    assert interval is not None and interval.below(1.0) and interval.method.startswith("Welch")
+    # the same three samples a side on a loaded machine settle nothing
+    loaded = ratio_interval(LOADED_NOOP_OLD[:3], LOADED_FAST_NEW[:1] + LOADED_NOOP_NEW[:2], alpha)
+    assert loaded is not None and not loaded.below(1.0)
+
+
+def test_welch_t_quantiles_are_right() -> None:
+    for p, df, expected in ((0.975, 10, 2.228), (0.995, 3, 5.841), (0.999, 30, 3.385), (0.975, 1e6, 1.960)):
+        assert math.isclose(t_quantile(p, df), expected, abs_tol=1e-3)
 
 
 def test_the_run_spends_at_most_its_alpha_over_any_number_of_candidates() -> None:
@@ -69,9 +95,9 @@ def test_false_accepts_and_power_on_simulated_noise() -> None:
         return [scale * rng.uniform(0.6, 1.4) for _ in range(n)]
 
     alpha = alpha_for(1) / 4
-    false = sum(bool((iv := ratio_interval(noisy(1, 12), noisy(1, 12), alpha)) and iv.below(1.0))
-                for _ in range(2000))
-    assert false / 2000 <= alpha * 2  # calibrated: no more than its stated error rate (with sampling slack)
+    false = sum(bool((iv := ratio_interval(noisy(1, n), noisy(1, n), alpha)) and iv.below(1.0))
+                for _ in range(700) for n in (3, 7, 13))
+    assert false / 2100 <= alpha * 2  # calibrated: no more than its stated error rate (with sampling slack)
     found = sum(bool((iv := ratio_interval(noisy(1, 12), noisy(0.5, 12), alpha)) and iv.below(1.0))
                 for _ in range(300))
     assert found / 300 >= 0.99

@@ -21,7 +21,7 @@ from remoroo.measure.repeat import combine
 from remoroo.model.decide import Intervals, relative_bound
 from remoroo.model.goal import Goal
 from remoroo.model.metrics import is_memory, is_timing
-from remoroo.model.stats import LOOKS, alpha_for, min_samples, ratio_interval
+from remoroo.model.stats import LOOKS, alpha_for, equivalent, min_samples, ratio_interval
 
 MAX_SAMPLES = 24  # per side: the cost ceiling on a very noisy machine
 
@@ -34,9 +34,10 @@ def noisy_metrics(setup: Setup) -> list[str]:
 
 
 def looks(alpha: float) -> list[int]:
-    """Sample sizes (per side) at which the interval is looked at."""
-    first = min_samples(alpha)
-    return sorted({min(MAX_SAMPLES, n) for n in (first, first + 4, first + 10, MAX_SAMPLES)})
+    """Sample sizes (per side) at which the intervals are looked at: three (Welch's t settles a clear change on
+    a quiet machine), then the sizes from which the exact rank interval exists, up to the ceiling."""
+    exact = min_samples(alpha / 2)
+    return sorted({min(MAX_SAMPLES, n) for n in (3, exact, exact + 6, MAX_SAMPLES)})[:LOOKS]
 
 
 @dataclass
@@ -80,7 +81,8 @@ def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree
         if not news[-1].code_runs or not olds[-1].code_runs or time.monotonic() >= deadline:
             break
         bounds = _bounds(setup, noisy, old_vs_base or {})
-        if _settled(setup.goal, noisy, intervals, bounds, first=size == looks(alpha)[0]):
+        if _settled(setup.goal, noisy, intervals, bounds, first=size == looks(alpha)[0],
+                    margin=ctx.config.noise_rel_timing):
             break
     return Paired(new=combine(news), old=combine(olds), intervals=intervals, executions=2 + len(news) + len(olds))
 
@@ -110,9 +112,10 @@ def _bounds(setup: Setup, noisy: list[str], old_vs_base: Intervals) -> dict[str,
 
 
 def _settled(goal: Goal, noisy: list[str], intervals: Intervals, bounds: dict[str, list[float]],
-             first: bool) -> bool:
-    """Every noisy target metric is clear of every bound its decision turns on, or (after the first look)
-    shows no sign of the wanted direction at all: more samples would not change the decision."""
+             first: bool, margin: float) -> bool:
+    """Every noisy target metric is clear of every bound its decision turns on, or changed too little to
+    matter (its whole interval within ``1 -+ margin``), or (after the first look) shows no sign of the wanted
+    direction at all: more samples would not change the decision."""
     for target in goal.targets:
         if target.metric not in noisy or target.direction not in ("minimize", "maximize"):
             continue
@@ -120,6 +123,9 @@ def _settled(goal: Goal, noisy: list[str], intervals: Intervals, bounds: dict[st
         if interval is None:
             return False
         clear = all(interval.below(b) or interval.above(b) for b in bounds.get(target.metric, [1.0]))
+        clear = clear or (equivalent(interval, margin) and all(b < 1 / (1 + margin) or b > 1 + margin
+                                                                for b in bounds.get(target.metric, [1.0])
+                                                                if b != 1.0))
         wrong_way = interval.ratio >= 1.0 if target.direction == "minimize" else interval.ratio <= 1.0
         if not clear and (first or not wrong_way):
             return False

@@ -1,0 +1,105 @@
+"""False accepts and detection power of the side-by-side acceptance, on a loaded machine, in one run.
+
+A background load generator of its own (one busy process per core but one, bounded in time, stopped by
+PID) keeps the machine busy. A program whose runtime varies +-40% (a sleep of DELAY * U(0.6, 1.4)) is then
+compared with itself (no-op candidates) and with 1.1x, 1.25x, 1.5x and 2x faster versions of itself,
+exactly as the loop compares a candidate with the kept state (``loop/sidebyside.measure_side_by_side``:
+warm-up, A B B A, the exact Mann-Whitney interval, sequential looks), each candidate as the first of a run.
+It prints the false-accept rate, the detection rate per speed-up, and the executions per candidate, with
+the engine's former fixed repeats (9 for a command under 0.2 s) beside them.
+
+Targets: false accepts <= 1%; 1.25x detected >= 95% of the time; 2x always; the median executions per
+candidate on a quiet machine (``--quiet``) no higher than before.
+
+Run by hand (not in make test): .venv/bin/python benchmarks/noise_power.py [--noop 200] [--each 40] [--quiet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from remoroo.loop.measurer import PlanMeasurer
+from remoroo.loop.sidebyside import measure_side_by_side
+from remoroo.loop.state import Setup
+from remoroo.measure.commands import Environment
+from remoroo.measure.once import Measurement
+from remoroo.measure.shim import write_shim
+from remoroo.model.plan import Plan
+from remoroo.model.spec import parse_goal
+
+DELAY = 0.2
+PROGRAM = "import random, time\ntime.sleep({delay} * random.uniform(0.6, 1.4))\n"
+BEFORE_REPEATS = 9  # what a candidate cost before: repeats_for() of a command under 0.2 s
+
+
+def tree(root: Path, name: str, speedup: float) -> Path:
+    path = root / name
+    path.mkdir(parents=True)
+    (path / "work.py").write_text(PROGRAM.format(delay=DELAY / speedup))
+    return path
+
+
+def load(seconds: float) -> list[subprocess.Popen[bytes]]:
+    """Busy processes on all cores but one, each ending by itself after ``seconds``."""
+    busy = f"import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
+    return [subprocess.Popen([sys.executable, "-c", busy]) for _ in range(max(1, (os.cpu_count() or 2) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--noop", type=int, default=200, help="no-op candidates")
+    parser.add_argument("--each", type=int, default=40, help="candidates per speed-up")
+    parser.add_argument("--quiet", action="store_true", help="no background load")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="remoroo-noise-"))
+    env = Environment(base_env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, shim_dir=str(write_shim(root / "shim")),
+                      grace_s=0.2)
+    measurer = PlanMeasurer(env, SimpleNamespace(root=root))  # type: ignore[arg-type]
+    plan = Plan.model_validate({"commands": [{"name": "work", "run": f"{sys.executable} work.py"}],
+                                "instrumentation": [{"metric": "runtime_s", "source": "probe",
+                                                     "probe": "runtime_s", "command": "work"}]})
+    goal = parse_goal("faster", "runtime_s < baseline runtime_s")
+    setup = Setup(plan=plan, goal=goal, baseline=Measurement(metrics={"runtime_s": DELAY},
+                                                             spread={"runtime_s": DELAY * 0.2}))
+    ctx = SimpleNamespace(measurer=measurer, budgets=SimpleNamespace(deadline=time.monotonic() + 10 ** 6),
+                          config=SimpleNamespace(noise_rel_timing=0.10))
+    reference = tree(root, "reference", 1.0)
+    cases = [("no-op", 1.0, args.noop)] + [(f"{s}x", s, args.each) for s in (1.1, 1.25, 1.5, 2.0)]
+    generators = [] if args.quiet else load(24 * 3600)
+    results: dict[str, tuple[int, int, list[int]]] = {}
+    started = time.monotonic()
+    try:
+        for label, speedup, count in cases:
+            candidate = tree(root, f"cand-{label}", speedup)
+            accepted, executions = 0, []
+            for i in range(count):
+                paired = measure_side_by_side(ctx, setup, reference, candidate, root / "logs" / label / str(i),
+                                              test=1)  # type: ignore[arg-type]
+                interval = paired.intervals.get("runtime_s")
+                accepted += bool(interval is not None and interval.below(1.0))
+                executions.append(paired.executions)
+            results[label] = (accepted, count, executions)
+            print(f"{label:>6}: accepted {accepted}/{count} ({100 * accepted / count:.1f}%), executions per "
+                  f"candidate: median {statistics.median(executions):g} (before: {BEFORE_REPEATS}), "
+                  f"max {max(executions)}", flush=True)
+    finally:
+        for process in generators:  # stopped by PID, whatever happened
+            process.kill()
+            process.wait()
+    noop = results["no-op"]
+    print(f"\n{'loaded' if generators else 'quiet'} machine, {time.monotonic() - started:.0f}s: "
+          f"false accepts {100 * noop[0] / noop[1]:.2f}% (target <= 1%); "
+          f"1.25x detected {100 * results['1.25x'][0] / results['1.25x'][1]:.0f}% (target >= 95%); "
+          f"2x detected {100 * results['2.0x'][0] / results['2.0x'][1]:.0f}% (target 100%)")
+
+
+if __name__ == "__main__":
+    main()
