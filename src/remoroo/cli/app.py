@@ -30,6 +30,23 @@ out = Console(highlight=False, markup=False)  # messages carry brackets ([run], 
 err = Console(stderr=True, highlight=False, markup=False)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            out.print(f"remoroo {version('remoroo')}")
+        except PackageNotFoundError:
+            out.print("remoroo (not installed as a package)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Improve a repository against measurable goals, without cheating."""
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
