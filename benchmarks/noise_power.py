@@ -70,7 +70,7 @@ def main() -> None:
     setup = Setup(plan=plan, goal=goal, baseline=Measurement(metrics={"runtime_s": DELAY},
                                                              spread={"runtime_s": DELAY * 0.2}))
     ctx = SimpleNamespace(measurer=measurer, budgets=SimpleNamespace(deadline=time.monotonic() + 10 ** 6),
-                          config=SimpleNamespace(noise_rel_timing=0.10))
+                          config=SimpleNamespace(noise_rel_timing=0.10, repeats=0))
     reference = tree(root, "reference", 1.0)
     cases = [("no-op", 1.0, args.noop)] + [(f"{s}x", s, args.each) for s in (1.1, 1.25, 1.5, 2.0)]
     generators = [] if args.quiet else load(24 * 3600)

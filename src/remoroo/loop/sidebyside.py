@@ -33,11 +33,12 @@ def noisy_metrics(setup: Setup) -> list[str]:
             if (is_timing(m) or is_memory(m)) and setup.baseline.spread.get(m, 0.0) > 0.0]
 
 
-def looks(alpha: float) -> list[int]:
+def looks(alpha: float, ceiling: int = MAX_SAMPLES) -> list[int]:
     """Sample sizes (per side) at which the intervals are looked at: three (Welch's t settles a clear change on
     a quiet machine), then the sizes from which the exact rank interval exists, up to the ceiling."""
     exact = min_samples(alpha / 2)
-    return sorted({min(MAX_SAMPLES, n) for n in (3, exact, exact + 6, MAX_SAMPLES)})[:LOOKS]
+    top = max(3, ceiling)
+    return sorted({min(top, n) for n in (3, exact, exact + 6, top)})[:LOOKS]
 
 
 @dataclass
@@ -55,6 +56,7 @@ def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree
     ``old_vs_base`` where the old state stands against the baseline (none: it is the baseline)."""
     alpha = alpha_for(test) / LOOKS
     metrics, noisy = setup.metrics, noisy_metrics(setup)
+    sizes = looks(alpha, ctx.config.repeats or MAX_SAMPLES)  # repeats set by the user: at most that many a side
     deadline = ctx.budgets.deadline
 
     def once(tree: Path, where: Path) -> Measurement:
@@ -65,7 +67,7 @@ def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree
     olds: list[Measurement] = []
     news: list[Measurement] = []
     intervals: Intervals = {}
-    for size in looks(alpha):
+    for size in sizes:
         while len(news) < size and time.monotonic() < deadline:
             block = len(news) // 2
             order = [("old", old_tree), ("new", new_tree)] if block % 2 == 0 else [("new", new_tree),
@@ -81,7 +83,7 @@ def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree
         if not news[-1].code_runs or not olds[-1].code_runs or time.monotonic() >= deadline:
             break
         bounds = _bounds(setup, noisy, old_vs_base or {})
-        if _settled(setup.goal, noisy, intervals, bounds, first=size == looks(alpha)[0],
+        if _settled(setup.goal, noisy, intervals, bounds, first=size == sizes[0],
                     margin=ctx.config.noise_rel_timing):
             break
     return Paired(new=combine(news), old=combine(olds), intervals=intervals, executions=2 + len(news) + len(olds))

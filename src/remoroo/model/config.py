@@ -80,7 +80,9 @@ class RunConfig(BaseModel):
     noise_rel_timing: float = Field(default=0.10, ge=0)
     keep_work: bool = False
     batch_size: int = Field(default=6, ge=1, le=32)
-    repeats: int = Field(default=0, ge=0, le=50, description="Measurements per state; 0: adaptive for timing goals.")
+    repeats: int = Field(default=0, ge=0, le=50, description=(
+        "Measurements per state; 0: adaptive (a timing goal: side by side with the kept state, up to 24 a side, "
+        "stopping once the answer is clear); N: at most N a side."))
     max_hydrations: int = Field(default=2, ge=0, le=10, description="Rounds of files sent on a brain's request.")
     allow_paths: list[str] = Field(default_factory=list, description=(
         "Protected paths the user lets patches change (e.g. tests/ when the goal is to fix them)."))
