@@ -25,7 +25,7 @@ def test_the_console_script_is_installed_and_tells_its_version() -> None:
     (["run", "--bogus"], "No such option: --bogus"),
     (["run", "--max-turns", "abc"], "Invalid value for '--max-turns'"),
     (["bogus"], "No such command 'bogus'"),
-    (["resume", "nope", "--repo", "/nonexistent-remoroo-repo"], "No run 'nope'"),
+    (["resume", "nope", "--repo", "/nonexistent-remoroo-repo"], "No run in /nonexistent-remoroo-repo"),
     (["run", "--goal", "g", "--metrics", "fib_10 ==", "/tmp"], "has no value after"),
     (["run", "--goal", "g", "--metrics", "x == 1", "--store", "ftp://x", "/tmp"], "s3://BUCKET/PREFIX"),
 ])
@@ -34,3 +34,45 @@ def test_every_usage_error_is_one_message_and_exit_2(args: list[str], says: str)
     assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
     assert "Traceback" not in done.stdout + done.stderr
     assert says in done.stdout + done.stderr
+
+
+def test_runs_are_found_anywhere_under_the_current_folder(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from conftest import FIB, FIB_PLAN, edit, write_files
+
+    checkout = tmp_path / "checkout"
+    for name in ("one", "two"):
+        repo = write_files(checkout / "examples" / name / "repo", FIB)
+        brain = tmp_path / f"{name}.json"
+        fix = edit("fib.py", "    for _ in range(n - 1):\n", "    for _ in range(n):\n")
+        brain.write_text(json.dumps({"plans": [FIB_PLAN], "patches": [fix]}))
+        done = script("run", str(repo), "--goal", "fix fib", "--metrics", "fib_10 == 55", "--brain",
+                      f"scripted:{brain}", "--yes")
+        assert done.returncode == 0, done.stderr
+
+    def here(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=60, cwd=checkout,
+                              stdin=subprocess.DEVNULL)
+
+    listed = here("runs", "--json")
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [r["outcome"] for r in rows] == ["SUCCESS", "SUCCESS"] and {Path(r["repo"]).parent.name for r in rows} == {
+        "one", "two"}
+    newest = rows[-1]["id"]
+    shown = here("show", "latest")
+    assert shown.returncode == 0 and f"run {newest}: SUCCESS" in shown.stdout
+    assert here("show", newest[:22]).returncode == 0  # a unique prefix is enough
+    ambiguous = here("show", "20")  # both ids start with the year
+    assert ambiguous.returncode == 2 and "matches 2 runs" in ambiguous.stderr
+    diff = here("diff", "latest")
+    assert diff.returncode == 0 and "+    for _ in range(n):" in diff.stdout
+    assert here("diff", "latest", "--turn", "1").stdout == diff.stdout
+    assert here("diff", "latest", "--turn", "7").returncode == 2
+    # apply goes to the run's own repository, found from the checkout root
+    applied = here("apply", "latest")
+    assert applied.returncode == 0, applied.stderr
+    target = Path(rows[-1]["repo"]) / "fib.py"
+    assert "range(n):" in target.read_text()
+    shutil.rmtree(checkout)

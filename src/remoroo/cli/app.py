@@ -195,19 +195,28 @@ def _metrics_text(metrics: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in metrics.items()) or "(no metrics)"
 
 
+REPO_OPTION = typer.Option(None, "--repo", help="The repository the run belongs to (default: any under this folder).")
+
+
+def _run_dir(run_id: str, repo: Path | None) -> Path:
+    """A run by id (or a unique prefix, or 'latest'): in ``--repo``, else anywhere under the current folder."""
+    from remoroo.evidence.ledger import locate_run
+
+    if repo is not None:
+        return locate_run(repo.resolve(), run_id, below=False)
+    return locate_run(Path.cwd().resolve(), run_id, below=True)
+
+
 @app.command("show")
 def show_cmd(
-    run_id: str = typer.Argument("latest", help="A run id, or 'latest'."),
-    repo: Path = typer.Option(Path("."), "--repo", help="The repository the run belongs to."),
+    run_id: str = typer.Argument("latest", help="A run id (or a unique prefix), or 'latest'."),
+    repo: Path | None = REPO_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print final_report.json."),
 ) -> None:
     """Show a run's outcome, reason, metric table and evidence."""
-    from remoroo.evidence.ledger import find_run
     from remoroo.evidence.report import Report, fmt
 
-    run_dir = find_run(repo.resolve(), run_id)
-    if run_dir is None:
-        raise UserError(f"No run {run_id!r} under {repo.resolve()}/.remoroo/runs: run 'remoroo run' first.")
+    run_dir = _run_dir(run_id, repo)
     report_file = run_dir / "final_report.json"
     if not report_file.is_file():
         from remoroo.evidence.ledger import RunFolder
@@ -217,8 +226,9 @@ def show_cmd(
         if state == "running":
             out.print(f"run {run_dir.name}: still running (pid {pid}); evidence so far: {run_dir}", soft_wrap=True)
             raise typer.Exit(0)
+        owner = run_dir.parents[2]
         out.print(f"run {run_dir.name}: interrupted; resume with: remoroo resume {run_dir.name}"
-                  + ("" if repo.resolve() == Path.cwd().resolve() else f" --repo {repo}"), soft_wrap=True)
+                  + ("" if owner == Path.cwd().resolve() else f" --repo {owner}"), soft_wrap=True)
         raise typer.Exit(1)
     if as_json:
         sys.stdout.write(report_file.read_text(encoding="utf-8"))
@@ -236,26 +246,94 @@ def show_cmd(
 
 @app.command("apply")
 def apply_cmd(
-    run_id: str = typer.Argument("latest", help="A run id, or 'latest'."),
-    repo: Path = typer.Option(Path("."), "--repo", help="The repository to apply the run's final patch to."),
+    run_id: str = typer.Argument("latest", help="A run id (or a unique prefix), or 'latest'."),
+    repo: Path | None = typer.Option(None, "--repo", help=(
+        "The repository to apply the run's change to (default: the run's own, found under this folder).")),
     without_instrumentation: bool = typer.Option(False, "--without-instrumentation", help=(
         "Leave out instrumentation.diff (the metric reporting the run added) when the fix applies without it.")),
 ) -> None:
     """Apply what a run verified to your working tree: its instrumentation, then its fix (refuses on conflicts)."""
     from remoroo.evidence.deliver import apply_run
 
-    done = apply_run(repo.resolve(), run_id, instrumentation=not without_instrumentation)
+    run_dir = _run_dir(run_id, repo)
+    target = repo.resolve() if repo is not None else run_dir.parents[2]
+    done = apply_run(target, run_id, instrumentation=not without_instrumentation, run_dir=run_dir)
     if not done.files:
         out.print(f"run {done.run_dir.name} kept no change: nothing to apply.", soft_wrap=True)
         return
-    out.print(f"applied {' then '.join(done.parts)} of run {done.run_dir.name} to {repo.resolve()}: "
+    out.print(f"applied {' then '.join(done.parts)} of run {done.run_dir.name} to {target}: "
               f"{', '.join(done.files)}", soft_wrap=True)
+
+
+@app.command("runs")
+def runs_cmd(repo: Path | None = REPO_OPTION,
+             as_json: bool = typer.Option(False, "--json", help="One JSON object per run.")) -> None:
+    """List the runs (in --repo, else under this folder): id, date, goal, outcome, brain."""
+    from remoroo.evidence.ledger import RunFolder, all_runs
+    from remoroo.loop.liveness import run_state
+
+    root = (repo or Path.cwd()).resolve()
+    found = all_runs(root, below=repo is None)
+    rows = []
+    for run_dir in found:
+        info = _json_file(run_dir / "run.json")
+        report = _json_file(run_dir / "final_report.json")
+        state, _ = run_state(RunFolder(run_dir))
+        stamp = run_dir.name.split("-")
+        date = f"{stamp[0][:4]}-{stamp[0][4:6]}-{stamp[0][6:]} {stamp[1][:2]}:{stamp[1][2:4]}" if len(stamp) > 2 else ""
+        rows.append({"id": run_dir.name, "date": date, "repo": str(run_dir.parents[2]),
+                     "goal": str(info.get("config", {}).get("goal", "")),
+                     "outcome": report.get("outcome") or state.upper(), "brain": str(info.get("brain", ""))})
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row) + "\n")
+        return
+    if not rows:
+        out.print(f"no run in {root}" + (" or below it" if repo is None else ""), soft_wrap=True)
+        return
+    table = Table("id", "date (UTC)", "outcome", "goal", "brain", "repo")
+    for row in rows:
+        table.add_row(row["id"], row["date"], row["outcome"], row["goal"][:60], row["brain"],
+                      os.path.relpath(row["repo"], root) if row["repo"].startswith(str(root)) else row["repo"])
+    out.print(table)
+
+
+@app.command("diff")
+def diff_cmd(run_id: str = typer.Argument("latest", help="A run id (or a unique prefix), or 'latest'."),
+             turn: int | None = typer.Option(None, "--turn", help="The patch of one turn instead of the final one."),
+             repo: Path | None = REPO_OPTION) -> None:
+    """Print a run's final change (instrumentation, then fix), or one turn's patch."""
+    run_dir = _run_dir(run_id, repo)
+    if turn is not None:
+        path = run_dir / "turns" / str(turn) / "patch.diff"
+        if not path.is_file():
+            raise UserError(f"Run {run_dir.name} has no patch for turn {turn}: its turns are "
+                            f"{', '.join(sorted(p.name for p in (run_dir / 'turns').iterdir() if p.name != '0'))}"
+                            if (run_dir / "turns").is_dir() else f"Run {run_dir.name} ran no turn.")
+        sys.stdout.write(path.read_text(encoding="utf-8"))
+        return
+    parts = [p for p in (run_dir / "instrumentation.diff", run_dir / "final_patch.diff") if p.is_file()]
+    if not parts:
+        raise UserError(f"Run {run_dir.name} has no final_patch.diff yet (it did not finish): see 'remoroo show'.")
+    for part in parts:
+        if len(parts) > 1:
+            sys.stdout.write(f"# {part.name}\n")
+        sys.stdout.write(part.read_text(encoding="utf-8"))
+
+
+def _json_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
 
 
 @app.command("resume")
 def resume_cmd(
-    run_id: str = typer.Argument("latest", help="A run id, or 'latest'."),
-    repo: Path = typer.Option(Path("."), "--repo", help="The repository the run belongs to."),
+    run_id: str = typer.Argument("latest", help="A run id (or a unique prefix), or 'latest'."),
+    repo: Path | None = REPO_OPTION,
     store: str | None = typer.Option(None, "--store", help=(
         "Fetch the run from this S3 store (s3://BUCKET/PREFIX) when it is not here: resume on another machine.")),
     store_endpoint: str | None = typer.Option(None, "--store-endpoint", help="The S3 store's endpoint URL."),
@@ -268,8 +346,13 @@ def resume_cmd(
     from remoroo.loop.engine import resume
     from remoroo.model.config import saved_config
 
-    root = repo.resolve()
-    run_dir = find_run(root, run_id) if run_id != "latest" or not store else None
+    root = (repo or Path.cwd()).resolve()
+    run_dir = None
+    if not store:
+        run_dir = _run_dir(run_id, repo)
+        root = run_dir.parents[2]
+    elif run_id != "latest":
+        run_dir = find_run(root, run_id)
     if run_dir is None and store:
         from remoroo.errors import StoreError
         from remoroo.evidence.store import ObjectStore, fetch_run, newest_run

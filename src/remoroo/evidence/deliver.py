@@ -24,11 +24,11 @@ class Delivered:
     files: list[str] = field(default_factory=list)
 
 
-def apply_run(repo: Path, run_id: str, instrumentation: bool = True) -> Delivered:
+def apply_run(repo: Path, run_id: str, instrumentation: bool = True, run_dir: Path | None = None) -> Delivered:
     """Apply a run's verified change to ``repo``: its instrumentation (unless left out) and its fix."""
-    run_dir = find_run(repo, run_id)
+    run_dir = run_dir or find_run(repo, run_id)
     if run_dir is None:
-        raise UserError(f"No run {run_id!r} in {repo}/.remoroo/runs: see 'remoroo show latest' for the newest one.")
+        raise UserError(f"No run {run_id!r} in {repo}/.remoroo/runs: see 'remoroo runs' for the runs there are.")
     fix = run_dir / "final_patch.diff"
     if not fix.is_file():
         raise UserError(f"Run {run_dir.name} has no final_patch.diff (it did not finish): nothing to apply; if it "

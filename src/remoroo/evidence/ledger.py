@@ -158,6 +158,46 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
+_NOT_SEARCHED = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache"}
+
+
+def all_runs(root: Path, below: bool = True, depth: int = 6) -> list[Path]:
+    """Every run folder of ``root/.remoroo/runs`` and, with ``below``, of any repository under ``root``
+    (``examples/fib_fix/repo`` included), oldest first."""
+    found: list[Path] = []
+    for dirpath, dirnames, _ in os.walk(root):
+        here = Path(dirpath)
+        runs = here / RUNS_DIR
+        if runs.is_dir():
+            found += [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        if not below or len(here.relative_to(root).parts) >= depth:
+            dirnames[:] = []
+            continue
+        dirnames[:] = sorted(d for d in dirnames if d not in _NOT_SEARCHED and d != ".remoroo")
+    return sorted(found, key=lambda p: (p.name, str(p)))
+
+
+def locate_run(root: Path, run_id: str, below: bool = True) -> Path:
+    """The run ``run_id`` (an id, a unique prefix of one, or ``latest``) under ``root``; UserError naming the
+    candidates when there is none, or more than one."""
+    from remoroo.errors import UserError
+
+    runs = all_runs(root, below)
+    where = f"{root}" + (" or below it" if below else "")
+    if not runs:
+        hint = "start one with 'remoroo run', or pass --repo REPO" if below else "check --repo"
+        raise UserError(f"No run in {where} (.remoroo/runs): {hint}.")
+    if run_id == "latest":
+        return runs[-1]
+    matches = [p for p in runs if p.name == run_id] or [p for p in runs if p.name.startswith(run_id)]
+    if not matches:
+        raise UserError(f"No run {run_id!r} in {where}: 'remoroo runs' lists them.")
+    if len(matches) > 1:
+        listed = ", ".join(f"{p.name} ({p.parents[2]})" for p in matches[:6])
+        raise UserError(f"{run_id!r} matches {len(matches)} runs: {listed}. Give the whole id, or --repo REPO.")
+    return matches[0]
+
+
 def find_run(repo: Path, run_id: str) -> Path | None:
     runs = repo / RUNS_DIR
     if not runs.is_dir():
