@@ -28,6 +28,7 @@ sandbox:
 
 demo: $(STAMP) sandbox
 	$(BIN)/remoroo run --case examples/fib_fix/case.json --brain search --yes
+	@echo 'remoroo is in .venv/bin: export PATH="$$PWD/.venv/bin:$$PATH", then: remoroo runs, remoroo show latest'
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

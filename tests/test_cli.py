@@ -76,3 +76,9 @@ def test_runs_are_found_anywhere_under_the_current_folder(tmp_path: Path) -> Non
     target = Path(rows[-1]["repo"]) / "fib.py"
     assert "range(n):" in target.read_text()
     shutil.rmtree(checkout)
+
+
+def test_help_shows_flags_as_flags() -> None:
+    done = script("run", "--help")
+    assert done.returncode == 0 and "<bool>" not in done.stdout
+    assert "-y, --yes" in done.stdout and "--keep-work" in done.stdout

@@ -255,3 +255,19 @@ def test_every_example_s_result_applies_to_a_clean_copy(tmp_path: Path, name: st
     original = {p.relative_to(EXAMPLES / name / "repo"): p.read_bytes()
                 for p in (EXAMPLES / name / "repo").rglob("*") if p.is_file() and ".remoroo" not in p.parts}
     assert {p: (clean / p).read_bytes() for p in original} == original
+
+
+def test_the_user_sees_the_validated_plan_s_commands_before_anything_runs(tmp_path: Path) -> None:
+    repo = two_targets_repo(tmp_path)
+    config = two_config(repo)
+    seen: list[list[str]] = []
+
+    def decline(plan) -> bool:
+        seen.append([c.run for c in plan.commands])
+        return False
+
+    result = run(config, BrainClient(in_process(two_brain()), name="list", budgets=config.budgets()), confirm=decline)
+    assert seen == [["python3 main.py"]]
+    assert result.outcome == "FAIL" and "declined" in result.reason
+    assert not (result.run_dir / "turns" / "0" / "logs").exists()  # nothing ran
+    assert "## Outcome: FAIL" in (result.run_dir / "final_report.md").read_text()

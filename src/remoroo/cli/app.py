@@ -24,7 +24,7 @@ from remoroo.errors import UserError
 from remoroo.evidence.events import Baseline, Event, PlanAccepted, PlanRejectedEvent, Replanned, TurnDone
 
 EXIT = {"SUCCESS": 0, "PARTIAL_SUCCESS": 3, "FAIL": 1}
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Improve a repository against measurable goals, without cheating.")
 out = Console(highlight=False, markup=False)  # messages carry brackets ([run], [REDACTED]): never markup
 err = Console(stderr=True, highlight=False, markup=False)
@@ -160,10 +160,30 @@ def run_cmd(
 
     parse_goal(config.goal, config.metrics)  # bad specs fail before anything is written
     client = client_from_config(config)
-    if not yes and sys.stdin.isatty():
-        typer.confirm(f"remoroo will run commands chosen by the brain ({client.name}) on an isolated copy of "
-                      f"{repo}. Continue?", abort=True)
-    _finish(run(config, client, observer=None if as_json else _progress), as_json)
+    ask = None if yes or not sys.stdin.isatty() else _confirmer(client.name, repo, config.sandbox)
+    _finish(run(config, client, observer=None if as_json else _progress, confirm=ask), as_json)
+
+
+def _confirmer(brain: str, repo: Path, sandbox: str) -> Any:
+    """The prompt before a validated plan's commands first run: it names them (asked again only when a replan
+    brings new ones)."""
+    approved: set[str] = set()
+
+    def confirm(plan: Any) -> bool:
+        commands = [c.run for c in plan.commands]
+        if set(commands) <= approved:
+            return True
+        err.print(f"The brain ({brain}) planned these commands, to run on an isolated copy of {repo} "
+                  f"({'sealed in a bubblewrap sandbox' if sandbox == 'on' else 'UNSANDBOXED'}):", soft_wrap=True)
+        for command in plan.commands:
+            role = f" [{command.role}]" if getattr(command, "role", "job") != "job" else ""
+            err.print(f"  {command.name}{role}: {command.run}", soft_wrap=True)
+        ok = typer.confirm("Run them?", default=False, err=True)
+        if ok:
+            approved.update(commands)
+        return ok
+
+    return confirm
 
 
 def _finish(result: Any, as_json: bool) -> None:
@@ -409,7 +429,8 @@ def bench_cmd(
     jobs: int = typer.Option(1, "--jobs", min=1, help="Cases run at once."),
     cluster: str | None = typer.Option(None, "--cluster", help="local (LocalCluster on 127.0.0.1) or tcp://HOST:PORT"),
     brain: str = typer.Option("search", "--brain", help="The brain every case runs with."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Where the leaderboard goes (default: CASES_DIR)."),
+    out_dir: Path | None = typer.Option(None, "--out", help=(
+        "Where the leaderboard goes (default: CASES_DIR/.remoroo/bench, ignored by git).")),
     store: str | None = typer.Option(None, "--store", help=(
         "Share results through an S3 store (s3://BUCKET/PREFIX): machines skip each other's finished cases.")),
     store_endpoint: str | None = typer.Option(None, "--store-endpoint", help="The S3 store's endpoint URL."),
@@ -428,7 +449,11 @@ def bench_cmd(
     except StoreError as exc:
         raise UserError(f"{exc}: check --store and --store-endpoint.") from exc
     board = build_leaderboard(results)
-    paths = write_leaderboard(board, (out_dir or cases_dir).resolve())
+    if out_dir is None:  # beside the cases, hidden from their git like every run folder
+        from remoroo.exec.workspace import ensure_remoroo_dir
+
+        out_dir = ensure_remoroo_dir(cases_dir.resolve()) / "bench"
+    paths = write_leaderboard(board, out_dir.resolve())
     if store:
         from remoroo.bench.runner import shared_results
 
@@ -454,7 +479,8 @@ def _bench(cases: list[Any], options: Any) -> list[Any]:
     return results
 
 
-brain_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The brain as a service.")
+brain_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                        help="The brain as a service.")
 app.add_typer(brain_app, name="brain")
 
 

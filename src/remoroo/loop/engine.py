@@ -54,7 +54,7 @@ from remoroo.model.config import RunConfig
 from remoroo.model.decide import evaluate, final_outcome
 from remoroo.model.goal import Goal
 from remoroo.model.outcomes import Outcome
-from remoroo.model.plan import required_metrics
+from remoroo.model.plan import Plan, required_metrics
 from remoroo.model.spec import parse_goal
 from remoroo.protocol.client import BrainClient
 
@@ -76,8 +76,10 @@ class Tracker:
         self.turns = 0
 
 
-def run(config: RunConfig, brain: BrainClient, observer: Callable[[Event], None] | None = None) -> RunResult:
-    """Run the engine on ``config.repo``; always ends with a report."""
+def run(config: RunConfig, brain: BrainClient, observer: Callable[[Event], None] | None = None,
+        confirm: Callable[[Plan], bool] | None = None) -> RunResult:
+    """Run the engine on ``config.repo``; always ends with a report. ``confirm`` is asked, with each validated
+    plan, before its commands first run."""
     goal = parse_goal(config.goal, config.metrics)
     if not config.repo.is_dir():
         raise UserError(f"The repository {config.repo} does not exist: pass the path of a folder.")
@@ -93,7 +95,7 @@ def run(config: RunConfig, brain: BrainClient, observer: Callable[[Event], None]
     folder = RunFolder.create(config.repo, new_run_id(), observer)
     folder.write_json("run.json", {"run_id": folder.run_id, "brain": brain.name,
                                    "config": config.model_dump(mode="json")})
-    return execute(config, brain, folder, goal)
+    return execute(config, brain, folder, goal, confirm=confirm)
 
 
 def resume(folder: RunFolder, config: RunConfig, brain: BrainClient,
@@ -113,7 +115,7 @@ def resume(folder: RunFolder, config: RunConfig, brain: BrainClient,
 
 
 def execute(config: RunConfig, brain: BrainClient, folder: RunFolder, goal: Goal,
-            resumed: Resuming | None = None) -> RunResult:
+            resumed: Resuming | None = None, confirm: Callable[[Plan], bool] | None = None) -> RunResult:
     """A run in ``folder``, from its first event to ``RunFinished`` and the reports, whatever happens on the way.
 
     Every exception ends here: budgets, engine errors, Ctrl-C and, as a last resort, bugs (``InternalError``).
@@ -161,7 +163,7 @@ def execute(config: RunConfig, brain: BrainClient, folder: RunFolder, goal: Goal
             counts.append(journaled)
             ctx = RunContext(config=config, user_goal=goal, brain=brain, folder=folder, workspace=workspace,
                              measurer=journaled, index=RunIndex(workspace.root, folder, config.repo),
-                             budgets=budgets)
+                             budgets=budgets, confirm=confirm)
             ending = drive(ctx, tracker)
         except KeyboardInterrupt:
             folder.append(Cancelled())

@@ -64,6 +64,8 @@ def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
         ctx.folder.write_json(name, plan)
         ctx.folder.append(PlanAccepted(replan=ask_for.replan, attempt=attempt, file=name,
                                        commands=[c.run for c in plan.commands], reason=ask_for.reason))
+        if ctx.confirm is not None and not ctx.confirm(plan):
+            return Ending("FAIL", "the user declined to run the plan's commands (nothing was run)")
         return Planned(plan=plan, goal=goal, harness_text=harness_text(ctx.work_root, plan))
     last = feedback[-1] if feedback else "no plan"
     return Ending("FAIL", f"no valid plan after {attempts} attempt(s). {last}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 from remoroo.evidence.ledger import RunFolder
 from remoroo.exec.workspace import Workspace
@@ -66,6 +66,7 @@ class RunContext:
     measurer: Measurer
     index: RunIndex
     budgets: Budgets
+    confirm: Callable[[Plan], bool] | None = None  # asked before a plan's commands first run (the CLI's prompt)
 
     @property
     def work_root(self) -> Path:
