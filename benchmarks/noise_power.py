@@ -60,9 +60,9 @@ def main() -> None:
     parser.add_argument("--quiet", action="store_true", help="no background load")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="remoroo-noise-"))
-    env = Environment(base_env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, shim_dir=str(write_shim(root / "shim")),
-                      grace_s=0.2)
-    measurer = PlanMeasurer(env, SimpleNamespace(root=root))  # type: ignore[arg-type]
+    env = Environment(base_env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                      shim_dir=str(write_shim(root / "shim")), grace_s=0.2)
+    measurer = PlanMeasurer(env, SimpleNamespace(root=root))
     plan = Plan.model_validate({"commands": [{"name": "work", "run": f"{sys.executable} work.py"}],
                                 "instrumentation": [{"metric": "runtime_s", "source": "probe",
                                                      "probe": "runtime_s", "command": "work"}]})
@@ -82,7 +82,7 @@ def main() -> None:
             accepted, executions = 0, []
             for i in range(count):
                 paired = measure_side_by_side(ctx, setup, reference, candidate, root / "logs" / label / str(i),
-                                              test=1)  # type: ignore[arg-type]
+                                              test=1)
                 interval = paired.intervals.get("runtime_s")
                 accepted += bool(interval is not None and interval.below(1.0))
                 executions.append(paired.executions)

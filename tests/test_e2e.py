@@ -226,8 +226,10 @@ def test_case_json_run(tmp_path: Path) -> None:
     done = cli("run", "--case", str(case_dir / "case.json"), "--brain",
                f"scripted:{case_dir / 'scripted_brain.json'}", "--json")
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
-    assert report["outcome"] == "SUCCESS"
+    lines = [json.loads(line) for line in done.stdout.splitlines()]  # --json streams every event as NDJSON
+    events = [line["event"] for line in lines]
+    assert events[0] == "run_started" and "candidate_started" in events and events[-2] == "run_finished"
+    assert lines[-1]["event"] == "final_report" and lines[-1]["report"]["outcome"] == "SUCCESS"
     run_json = json.loads((latest_run(case_dir / "repo") / "run.json").read_text())
     assert run_json["config"]["case_id"] == "fib_fix"
     assert run_json["config"]["sources"]["max_turns"] == "cli"

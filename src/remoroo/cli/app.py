@@ -21,7 +21,6 @@ from rich.table import Table
 from rich.text import Text
 
 from remoroo.errors import UserError
-from remoroo.evidence.events import Baseline, Event, PlanAccepted, PlanRejectedEvent, Replanned, TurnDone
 
 EXIT = {"SUCCESS": 0, "PARTIAL_SUCCESS": 3, "FAIL": 1}
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -161,7 +160,33 @@ def run_cmd(
     parse_goal(config.goal, config.metrics)  # bad specs fail before anything is written
     client = client_from_config(config)
     ask = None if yes or not sys.stdin.isatty() else _confirmer(client.name, repo, config.sandbox)
-    _finish(run(config, client, observer=None if as_json else _progress, confirm=ask), as_json)
+    show = _observer(config, as_json)
+    try:
+        result = run(config, client, observer=show, confirm=_paused(show, ask) if ask else None)
+    finally:
+        show.close()
+    _finish(result, as_json)
+
+
+def _observer(config: Any, as_json: bool) -> Any:
+    from remoroo.cli.progress import observer_for
+
+    return observer_for(err, as_json, config.max_turns, config.timeout_s, config.max_tokens)
+
+
+def _paused(show: Any, ask: Any) -> Any:
+    """The prompt, with the live panel stopped while the user reads and answers."""
+    def confirm(plan: Any) -> bool:
+        live = getattr(show, "live", None)
+        if live is not None:
+            live.stop()
+        try:
+            return bool(ask(plan))
+        finally:
+            if live is not None:
+                live.start()
+
+    return confirm
 
 
 def _confirmer(brain: str, repo: Path, sandbox: str) -> Any:
@@ -189,30 +214,14 @@ def _confirmer(brain: str, repo: Path, sandbox: str) -> Any:
 def _finish(result: Any, as_json: bool) -> None:
     report_path = result.run_dir / "final_report.md"
     if as_json:
-        sys.stdout.write((result.run_dir / "final_report.json").read_text(encoding="utf-8"))
+        from remoroo.cli.progress import report_line
+
+        sys.stdout.write(report_line((result.run_dir / "final_report.json").read_text(encoding="utf-8")))
     else:
         colour = {"SUCCESS": "green", "PARTIAL_SUCCESS": "yellow", "FAIL": "red"}[result.outcome]
         out.print(Text(result.outcome, style=f"bold {colour}") + Text(f": {result.reason}"), soft_wrap=True)
         out.print(f"report: {report_path}", soft_wrap=True)
     raise typer.Exit(EXIT[result.outcome])
-
-
-def _progress(event: Event) -> None:
-    if isinstance(event, PlanAccepted):
-        err.print(f"plan accepted: {', '.join(event.commands)}", soft_wrap=True)
-    elif isinstance(event, PlanRejectedEvent):
-        err.print(f"plan rejected: {'; '.join(event.defects)}", soft_wrap=True)
-    elif isinstance(event, Baseline):
-        err.print(f"baseline: {_metrics_text(event.metrics)}", soft_wrap=True)
-    elif isinstance(event, TurnDone):
-        err.print(f"turn {event.turn}: {event.decision} ({event.reason}) {_metrics_text(event.metrics)}",
-                  soft_wrap=True)
-    elif isinstance(event, Replanned):
-        err.print(f"replanning: {event.reason}")
-
-
-def _metrics_text(metrics: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in metrics.items()) or "(no metrics)"
 
 
 REPO_OPTION = typer.Option(None, "--repo", help="The repository the run belongs to (default: any under this folder).")
@@ -397,7 +406,11 @@ def resume_cmd(
     if store:
         saved = {**saved, "store": store, "store_endpoint": store_endpoint or saved.get("store_endpoint")}
     config = saved_config(saved, root, os.environ)
-    result = resume(RunFolder(run_dir), config, client_from_config(config), observer=None if as_json else _progress)
+    show = _observer(config, as_json)
+    try:
+        result = resume(RunFolder(run_dir), config, client_from_config(config), observer=show)
+    finally:
+        show.close()
     _finish(result, as_json)
 
 

@@ -239,6 +239,23 @@ class Cancelled(_Event):
     event: Literal["cancelled"] = "cancelled"
 
 
+class BrainAsked(_Event):
+    """A brain call is about to be made (the progress display says the model is working)."""
+
+    event: Literal["brain_asked"] = "brain_asked"
+    what: str
+
+
+class CandidateStarted(_Event):
+    """A candidate of a turn's batch begins: patch, audit, run, measure, decide."""
+
+    event: Literal["candidate_started"] = "candidate_started"
+    turn: int
+    candidate: int
+    of: int
+    rationale: str = ""
+
+
 class InternalFailed(_Event):
     """A bug caught at the engine's last-resort boundary; the traceback is in ``traceback_file``."""
 
@@ -286,7 +303,8 @@ Event = Annotated[
     Union[RunStarted, ClusterJoined, PlanAccepted, PlanRejectedEvent, PlanGivenUp, PlanUnmeasurable, Hydrated,
           HydrationExhausted, Baseline, PreflightFailed, InstrumentationRejected, InstrumentationVetoed, Instrumented,
           DiagramWritten, WitnessesWritten, MeasuredAway, Replanned, PatchesRejected, CandidateDone, TurnDone, Final,
-          Verification, Judged, BudgetExceededEvent, EngineFailed, Cancelled, InternalFailed, SnapshotNotes, Resumed,
+          Verification, Judged, BudgetExceededEvent, EngineFailed, Cancelled, BrainAsked, CandidateStarted,
+          InternalFailed, SnapshotNotes, Resumed,
           StoreUnavailable, RunFinished],
     Field(discriminator="event"),
 ]

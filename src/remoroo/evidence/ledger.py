@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -42,6 +43,7 @@ class RunFolder:
         self._replay: list[str] = []  # the event names on record that a resumed run has still to reach
         self._kept = 0  # lines of the ledger confirmed by the replay so far
         self._resumed: Callable[[int], Resumed] | None = None
+        self._lock = threading.RLock()  # candidates measured side by side append from their threads
 
     @classmethod
     def create(cls, repo: Path, run_id: str, observer: Observer | None = None) -> RunFolder:
@@ -61,6 +63,10 @@ class RunFolder:
 
     def append(self, event: Event) -> None:
         """Write one typed event as a line of the ledger (on disk before this returns), then show it."""
+        with self._lock:
+            self._append(event)
+
+    def _append(self, event: Event) -> None:
         if self._replay:
             if self._replay[0] == event.event:  # on record already: the replay has reached it again
                 self._replay.pop(0)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from remoroo.errors import PatchRejected
-from remoroo.evidence.events import Hydrated, HydrationExhausted
+from remoroo.evidence.events import BrainAsked, Hydrated, HydrationExhausted
 from remoroo.loop.state import RunContext
 from remoroo.patch.apply import check_path
 from remoroo.protocol.wire import FileView, Hydration, InstrumentResponse, PatchResponse, PlanResponse
@@ -49,6 +49,7 @@ def ask(ctx: RunContext, build: Callable[[list[FileView], list[str]], Req], call
     notes: list[str] = []
     limit = ctx.config.max_hydrations
     for round_ in range(limit + 1):
+        ctx.folder.append(BrainAsked(what=what))
         response = call(build(hydrated, notes))
         wanted: list[Hydration] = list(response.hydrate)
         if not wanted:

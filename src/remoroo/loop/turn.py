@@ -17,7 +17,7 @@ from pathlib import Path
 
 from remoroo.audit import AuditFinding, AuditVerdict, churn_only
 from remoroo.errors import PatchRejected
-from remoroo.evidence.events import CandidateDone, CommandSummary, PatchesRejected, TurnDone
+from remoroo.evidence.events import CandidateDone, CandidateStarted, CommandSummary, PatchesRejected, TurnDone
 from remoroo.exec.pool import LocalExecutor
 from remoroo.index.slice import build_slice, plan_entries
 from remoroo.loop.hydration import ask
@@ -190,6 +190,7 @@ def _try(ctx: RunContext, setup: Setup, kept: Kept, turn: int, index: int, propo
     ws = ctx.workspace
     tdir = ctx.folder.turn_dir(turn)
     where = tdir if batch == 1 else tdir / "candidates" / str(index)
+    ctx.folder.append(CandidateStarted(turn=turn, candidate=index, of=batch, rationale=proposal.rationale[:300]))
     try:
         apply_proposal(tree, proposal)
     except PatchRejected as exc:
