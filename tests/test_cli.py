@@ -82,3 +82,33 @@ def test_help_shows_flags_as_flags() -> None:
     done = script("run", "--help")
     assert done.returncode == 0 and "<bool>" not in done.stdout
     assert "-y, --yes" in done.stdout and "--keep-work" in done.stdout
+
+
+def test_a_terminal_gets_a_live_panel_and_a_pipe_gets_plain_lines(tmp_path: Path) -> None:
+    import os
+    import pty
+    import shutil
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    case = tmp_path / "fib_fix"
+    shutil.copytree(examples / "fib_fix", case, ignore=shutil.ignore_patterns(".remoroo"))
+    args = [str(SCRIPT), "run", "--case", str(case / "case.json"), "--brain", "search", "--yes"]
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower,
+                            env={**os.environ, "COLUMNS": "120", "TERM": "xterm"})
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    text = seen.decode("utf-8", "replace")
+    assert "turn 1/" in text and "best so far" in text and "elapsed" in text
+    piped = subprocess.run(args, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert piped.returncode == 0 and "best so far" not in piped.stderr and "baseline: fib_10=34" in piped.stderr
