@@ -4,13 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install sandbox clean
+.PHONY: demo test lint typecheck install sandbox clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# Pin what the tests ran against: every installed package at its version (remoroo itself and pip excluded).
+lock: $(STAMP)
+	{ echo "# Tested versions: make installs with these (pip -c), so a fresh machine gets what the tests ran against."; \
+	  echo "# Regenerate after changing dependencies: make lock"; \
+	  $(BIN)/python -m pip list --format=freeze --exclude-editable | grep -vE '^(remoroo|pip|setuptools|wheel)=='; \
+	} > constraints.txt
 
 install: $(STAMP)
 

@@ -112,3 +112,20 @@ def test_a_terminal_gets_a_live_panel_and_a_pipe_gets_plain_lines(tmp_path: Path
     assert "turn 1/" in text and "best so far" in text and "elapsed" in text
     piped = subprocess.run(args, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert piped.returncode == 0 and "best so far" not in piped.stderr and "baseline: fib_10=34" in piped.stderr
+
+
+def test_the_installed_versions_are_the_tested_ones() -> None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = [line.split("==") for line in (Path(__file__).resolve().parents[1] / "constraints.txt").read_text()
+            .splitlines() if line and not line.startswith("#")]
+    assert any(name.lower() == "typer" for name, _ in pins) and any(name.lower() == "pydantic" for name, _ in pins)
+    drift = []
+    for name, pinned in pins:
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            continue  # a pin for another platform's extra
+        if installed != pinned:
+            drift.append(f"{name} {installed} (pinned {pinned})")
+    assert not drift, f"installed versions differ from constraints.txt: {drift}; run make lock or reinstall"
