@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck install sandbox clean lock
+.PHONY: demo test lint typecheck install sandbox browser clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,17 @@ sandbox:
 	    "or run with --sandbox off"; exit 1; fi; }
 	@command -v bwrap >/dev/null 2>&1 || { echo "bubblewrap did not install: sudo apt-get install bubblewrap"; exit 1; }
 
+# The HTML reports are tested in headless Chromium: install it when missing (as root, as CI runs), else the
+# browser tests are skipped with a reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (apt-get)"; \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null)) || \
+	    echo "chromium did not install: the browser tests will be skipped"; \
+	  else echo "no chromium: the browser tests will be skipped (sudo apt-get install chromium)"; fi; }
+
 demo: $(STAMP) sandbox
 	$(BIN)/remoroo run --case examples/fib_fix/case.json --brain search --yes
 	@echo 'remoroo is in .venv/bin: export PATH="$$PWD/.venv/bin:$$PATH", then: remoroo runs, remoroo show latest'
@@ -43,7 +54,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck sandbox
+test: lint typecheck sandbox browser
 	$(BIN)/python -m pytest
 
 clean:

@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 
 from remoroo.evidence.ledger import RunFolder
-from remoroo.evidence.report import OUTCOME_RE, build_report, parse_outcome, render_markdown, write_reports
+from remoroo.evidence.publish import write_reports
+from remoroo.evidence.report import OUTCOME_RE, build_report, parse_outcome, render_markdown
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 EVENTS = [

@@ -461,7 +461,7 @@ def bench_cmd(
         results = _bench(cases, options)
     except StoreError as exc:
         raise UserError(f"{exc}: check --store and --store-endpoint.") from exc
-    board = build_leaderboard(results)
+    board = build_leaderboard(results, brain=brain)
     if out_dir is None:  # beside the cases, hidden from their git like every run folder
         from remoroo.exec.workspace import ensure_remoroo_dir
 

@@ -53,6 +53,16 @@ class MetricRow(BaseModel):
     provenance: str = Field(default="", description="Where the value comes from: a probe, a pattern, an emit site.")
 
 
+class CandidateRow(BaseModel):
+    turn: int
+    candidate: int
+    decision: Decision
+    reason: str
+    rationale: str = ""
+    files: list[str] = Field(default_factory=list)
+    metrics: dict[str, Value] = Field(default_factory=dict)
+
+
 class TurnRow(BaseModel):
     turn: int
     candidates: int = 1
@@ -90,7 +100,10 @@ class Report(BaseModel):
     duration_s: float
     baseline_duration_s: float | None
     brain_calls: int
-    witnesses: list[str] = Field(default_factory=list, description="One line per failure witness, with its file.")
+    witnesses: list[str] = Field(default_factory=list, description=(
+        "One line per failure witness of the final state (the kept turn's, or the baseline's), with its file."))
+    candidates: list[CandidateRow] = Field(default_factory=list, description="Every candidate, with its rationale.")
+    diff: str = Field(default="", description="What the run delivers: instrumentation.diff, then final_patch.diff.")
     judge: str = Field(default="", description="The brain's advisory reasoning; it never changes the outcome.")
     notes: list[str] = Field(default_factory=list, description=(
         "What the run met on the way that changed no outcome: files the snapshot left out, an internal error, "
@@ -154,8 +167,12 @@ def build_report(folder: RunFolder) -> Report:
         judge=judged.reasoning if judged else "",
         notes=_notes(events),
         witnesses=[f"turn {e.turn}: {s} ({p})" for e in events if isinstance(e, WitnessesWritten)
-                   for s, p in zip(e.summary, e.paths, strict=False)],
-        evidence=_evidence(folder),
+                   and e.turn == (final.kept_turn if final else 0) for s, p in zip(e.summary, e.paths, strict=False)],
+        candidates=[CandidateRow(turn=c.turn, candidate=c.candidate, decision=c.decision, reason=c.reason,
+                                 rationale=c.rationale, files=c.files, metrics=dict(c.metrics)) for c in candidates],
+        diff="".join((folder.root / name).read_text(encoding="utf-8", errors="replace")
+                     for name in ("instrumentation.diff", "final_patch.diff") if (folder.root / name).is_file()),
+        evidence=evidence_files(folder),
     )
 
 
@@ -167,9 +184,9 @@ def _last(events: list[Event], kind: type[_E]) -> _E | None:
     return found[-1] if found else None
 
 
-def _evidence(folder: RunFolder) -> dict[str, str]:
-    names = ["run.json", "events.ndjson", "plan.json", "final_patch.diff", "instrumentation.diff", "turns/",
-             "audit/", "brain/", "verify-logs/", "system_diagram.md", "repo_index.json"]
+def evidence_files(folder: RunFolder) -> dict[str, str]:
+    names = ["report.html", "run.json", "events.ndjson", "plan.json", "final_patch.diff", "instrumentation.diff",
+             "turns/", "audit/", "brain/", "verify-logs/", "system_diagram.md", "repo_index.json"]
     return {n: n for n in names if (folder.root / n.rstrip("/")).exists()}
 
 
@@ -193,22 +210,6 @@ def _notes(events: list[Event]) -> list[str]:
     return notes
 
 
-def write_reports(folder: RunFolder) -> Report:
-    report = build_report(folder)
-    folder.write_text("final_report.md", render_markdown(report))
-    folder.write_text("final_report.json", report.model_dump_json(indent=2) + "\n", durable=True)
-    return report
-
-
-def write_fallback_report(folder: RunFolder, outcome: Outcome, reason: str, problem: str) -> None:
-    """A minimal report when the full one cannot be built: the outcome is still stated, once."""
-    report = Report(run_id=folder.run_id, outcome=outcome, reason=reason, goal="", spec="", brain="", metrics=[],
-                    turns=[], audit=[], flags=[], verification=None, duration_s=0.0, baseline_duration_s=None,
-                    brain_calls=0, notes=[problem], evidence=_evidence(folder))
-    folder.write_text("final_report.md", render_markdown(report))
-    folder.write_text("final_report.json", report.model_dump_json(indent=2) + "\n", durable=True)
-
-
 def fmt(value: Value) -> str:
     if value is None:
         return "—"
@@ -216,7 +217,7 @@ def fmt(value: Value) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return str(value).replace("|", "\\|")
+    return " ".join(str(value).split()).replace("|", "\\|")  # one line: no text can add a heading
 
 
 def render_markdown(report: Report) -> str:
@@ -262,8 +263,17 @@ def render_markdown(report: Report) -> str:
         v = report.verification
         lines += ["", "### Final verification", "",
                   f"Fresh copy of the snapshot with final_patch.diff applied: {v.get('reason') or v.get('message')}"]
+    if report.candidates:
+        lines += ["", "### Candidates", ""]
+        lines += [f"- turn {c.turn}, candidate {c.candidate}: **{c.decision}** ({fmt(c.reason)})"
+                  + (f"; rationale: {fmt(c.rationale[:300])}" if c.rationale else "") for c in report.candidates[-40:]]
+    if report.diff.strip():
+        shown = report.diff.splitlines()
+        lines += ["", "### The change (`remoroo apply` delivers it)", "", "```diff", *shown[:300], "```"]
+        if len(shown) > 300:
+            lines.append(f"({len(shown) - 300} more lines in final_patch.diff)")
     if report.witnesses:
-        lines += ["", "### Failure witnesses", ""] + [f"- {fmt(w)}" for w in report.witnesses[-20:]]
+        lines += ["", "### Failure witnesses of the final state", ""] + [f"- {fmt(w)}" for w in report.witnesses[-20:]]
     if report.notes:
         lines += ["", "### Notes", ""] + [f"- {fmt(n)}" for n in report.notes]
     if report.judge:

@@ -34,7 +34,7 @@ from remoroo.evidence.events import (
     StoreUnavailable,
 )
 from remoroo.evidence.ledger import RunFolder, new_run_id
-from remoroo.evidence.report import write_fallback_report, write_reports
+from remoroo.evidence.publish import write_fallback_report, write_reports
 from remoroo.evidence.store import Mirror, ObjectStore
 from remoroo.exec.sandbox import Limits, Sandbox, sandbox_problem, venvs_of
 from remoroo.exec.workspace import Workspace
