@@ -24,6 +24,7 @@ from remoroo.evidence.events import (
     Baseline,
     BrainAsked,
     CandidateDone,
+    CandidateMeasured,
     CandidateStarted,
     Event,
     Final,
@@ -92,6 +93,7 @@ class LivePanel:
             self.targets = list(event.targets)
         elif isinstance(event, BrainAsked):
             self.doing = f"waiting for the model ({event.what})"
+            self.tokens = event.tokens_used
         elif isinstance(event, PlanAccepted):
             self.doing = "measuring the baseline"
         elif isinstance(event, Baseline):
@@ -101,7 +103,7 @@ class LivePanel:
             self.turn = event.turn
             self.candidate = f"candidate {event.candidate}/{event.of}: {event.rationale[:90]}"
             self.doing = "patching, auditing, running and measuring"
-        elif isinstance(event, CandidateDone):
+        elif isinstance(event, (CandidateMeasured, CandidateDone)):
             self.candidate = f"candidate {event.candidate}: {event.decision} ({event.reason[:90]})"
         elif isinstance(event, TurnDone) and event.decision == "KEPT":
             self.best.update(event.metrics)
@@ -118,7 +120,8 @@ class LivePanel:
         head = Table.grid(padding=(0, 1))
         head.add_row(self.spinner, Text(f"turn {self.turn}/{self.max_turns}", style="bold"),
                      Text(f"{self.doing} · {elapsed:.0f}s elapsed, {max(0.0, self.timeout_s - elapsed):.0f}s left"
-                          + (f" · token budget {self.max_tokens}" if self.max_tokens else "")))
+                          + (f" · tokens {self.tokens}/{self.max_tokens}" if self.max_tokens else
+                             (f" · tokens {self.tokens}" if self.tokens else ""))))
         rows: list[Any] = [head]
         if self.candidate:
             rows.append(Text(f"  {self.candidate}"))

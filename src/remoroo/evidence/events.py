@@ -244,6 +244,18 @@ class BrainAsked(_Event):
 
     event: Literal["brain_asked"] = "brain_asked"
     what: str
+    tokens_used: int = 0
+
+
+class CandidateMeasured(_Event):
+    """One candidate's own decision, as soon as it is known (the batch's choice among them comes after)."""
+
+    event: Literal["candidate_measured"] = "candidate_measured"
+    turn: int
+    candidate: int
+    decision: Decision
+    reason: str
+    metrics: Metrics = Field(default_factory=dict)
 
 
 class CandidateStarted(_Event):
@@ -304,6 +316,7 @@ Event = Annotated[
           HydrationExhausted, Baseline, PreflightFailed, InstrumentationRejected, InstrumentationVetoed, Instrumented,
           DiagramWritten, WitnessesWritten, MeasuredAway, Replanned, PatchesRejected, CandidateDone, TurnDone, Final,
           Verification, Judged, BudgetExceededEvent, EngineFailed, Cancelled, BrainAsked, CandidateStarted,
+          CandidateMeasured,
           InternalFailed, SnapshotNotes, Resumed,
           StoreUnavailable, RunFinished],
     Field(discriminator="event"),

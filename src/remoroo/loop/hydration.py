@@ -49,7 +49,7 @@ def ask(ctx: RunContext, build: Callable[[list[FileView], list[str]], Req], call
     notes: list[str] = []
     limit = ctx.config.max_hydrations
     for round_ in range(limit + 1):
-        ctx.folder.append(BrainAsked(what=what))
+        ctx.folder.append(BrainAsked(what=what, tokens_used=ctx.brain.usage.tokens))
         response = call(build(hydrated, notes))
         wanted: list[Hydration] = list(response.hydrate)
         if not wanted:

@@ -17,7 +17,14 @@ from pathlib import Path
 
 from remoroo.audit import AuditFinding, AuditVerdict, churn_only
 from remoroo.errors import PatchRejected
-from remoroo.evidence.events import CandidateDone, CandidateStarted, CommandSummary, PatchesRejected, TurnDone
+from remoroo.evidence.events import (
+    CandidateDone,
+    CandidateMeasured,
+    CandidateStarted,
+    CommandSummary,
+    PatchesRejected,
+    TurnDone,
+)
 from remoroo.exec.pool import LocalExecutor
 from remoroo.index.slice import build_slice, plan_entries
 from remoroo.loop.hydration import ask
@@ -200,6 +207,10 @@ def _try(ctx: RunContext, setup: Setup, kept: Kept, turn: int, index: int, propo
                           files=tuple(ws.changed_files(kept.commit, commit)),
                           diff=ws.diff(kept.commit, commit), where=where, tree=tree)
     _evaluate(ctx, setup, kept, candidate, where / "logs", turn, test)
+    measured = candidate.measurement
+    ctx.folder.append(CandidateMeasured(turn=turn, candidate=index, decision=candidate.verdict.decision,
+                                        reason=candidate.verdict.reason[:500],
+                                        metrics=dict(measured.metrics) if measured else {}))
     return candidate
 
 
