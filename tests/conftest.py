@@ -90,9 +90,18 @@ def marked(marker: str) -> list[psutil.Process]:
 
 
 def wait_marked(marker: str, count: int, timeout: float) -> list[psutil.Process]:
-    """Wait until at least ``count`` processes carry ``marker``; return them."""
+    """Wait until at least ``count`` processes carry ``marker`` in two scans 0.2 s apart; return them.
+
+    One scan is not enough: a double fork passes through a moment when the middle process has exited (a
+    zombie, not counted) and the scan's list of pids was taken before the grandchild existed.
+    """
     deadline = time.monotonic() + timeout
-    while len(marked(marker)) < count and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        if len(marked(marker)) >= count:
+            time.sleep(0.2)
+            settled = marked(marker)
+            if len(settled) >= count:
+                return settled
         time.sleep(0.05)
     return marked(marker)
 
