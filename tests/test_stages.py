@@ -197,17 +197,22 @@ def test_budgets_are_checked_in_one_place() -> None:
     assert expired.stop_reason(0) == "time budget (1s) used up"
 
 
-def test_the_judge_has_its_own_allowance_and_never_changes_the_outcome(tmp_path: Path) -> None:
-    repo = score_repo(tmp_path)
-    # the patch answer uses the whole token budget; the judge, asked after the outcome is fixed, has its own
-    fix = PatchResponse(proposals=[set_score(9)], usage=Usage(input_tokens=1000))
-    brain = ListBrain(plans=plan_only(), patches=[fix])
+def judged_run(repo: Path, brain: ListBrain) -> list[Judged]:
+    """A run that ends SUCCESS under a 1000-token budget, then the judge: its Judged events."""
     config = RunConfig(repo=repo, goal="raise the score", metrics="score >= 5", max_tokens=1000,
                        editable=["score.txt"])  # main.py reads it: an input, editable only by the user
     result = run(config, BrainClient(in_process(brain), name="list", budgets=config.budgets()))
     assert (result.outcome, result.reason) == ("SUCCESS", "all 1 target(s) met")
     assert [r.kind for r in brain.seen] == ["plan", "patch", "judge"]
-    judged = [e for e in RunFolder(result.run_dir).events() if isinstance(e, Judged)]
+    return [e for e in RunFolder(result.run_dir).events() if isinstance(e, Judged)]
+
+
+def test_the_judge_has_its_own_allowance_and_never_changes_the_outcome(tmp_path: Path) -> None:
+    repo = score_repo(tmp_path)
+    # the patch answer uses the whole token budget; the judge, asked after the outcome is fixed, has its own
+    fix = PatchResponse(proposals=[set_score(9)], usage=Usage(input_tokens=1000))
+    brain = ListBrain(plans=plan_only(), patches=[fix])
+    judged = judged_run(repo, brain)
     assert judged and judged[0].error is None
 
 
@@ -221,13 +226,8 @@ def test_a_judge_that_fails_leaves_a_note_and_nothing_else(tmp_path: Path) -> No
             return super().respond(request)
 
     brain = BrokenJudge(plans=plan_only(), patches=[PatchResponse(proposals=[set_score(9)])])
-    config = RunConfig(repo=repo, goal="raise the score", metrics="score >= 5", max_tokens=1000,
-                       editable=["score.txt"])  # main.py reads it: an input, editable only by the user
-    result = run(config, BrainClient(in_process(brain), name="list", budgets=config.budgets()))
-    assert (result.outcome, result.reason) == ("SUCCESS", "all 1 target(s) met")
-    assert [r.kind for r in brain.seen] == ["plan", "patch", "judge"]
-    judged = [e for e in RunFolder(result.run_dir).events() if isinstance(e, Judged)]
+    judged = judged_run(repo, brain)
     assert judged and "answered 503" in (judged[0].error or "")
-    report = (result.run_dir / "final_report.md").read_text()
+    report = next((repo / ".remoroo" / "runs").glob("*/final_report.md")).read_text()
     assert "the judge gave no judgement: the judge's endpoint answered 503" in report
     assert report.count("## Outcome: SUCCESS") == 1

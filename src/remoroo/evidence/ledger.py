@@ -97,29 +97,17 @@ class RunFolder:
 
     def replay(self, resumed: Callable[[int], Resumed]) -> list[Event]:
         """Prepare to resume: the valid events on record (a torn last line is dropped), to be replayed."""
-        events: list[Event] = []
-        lines = self.ledger.read_text(encoding="utf-8").splitlines(keepends=True) if self.ledger.is_file() else []
-        for line in lines:
-            try:
-                events.append(parse_event(line))
-            except ValidationError:
-                break
+        lines = self._lines()
+        events = _parse_until_torn(lines)
         self.write_text("events.ndjson", "".join(lines[: len(events)]))
         self._replay, self._kept, self._resumed = [e.event for e in events], 0, resumed
         return events
 
     def events(self) -> list[Event]:
-        if not self.ledger.is_file():
-            return []
-        found = []
-        for line in self.ledger.read_text(encoding="utf-8").splitlines():
-            if not line.strip():
-                continue
-            try:
-                found.append(parse_event(line))
-            except ValidationError:  # the torn last line of a killed run
-                break
-        return found
+        return _parse_until_torn([line for line in self._lines() if line.strip()])
+
+    def _lines(self) -> list[str]:
+        return self.ledger.read_text(encoding="utf-8").splitlines(keepends=True) if self.ledger.is_file() else []
 
     def write_json(self, relative: str, data: Any) -> Path:
         return self.write_text(relative, json.dumps(data, default=_default, indent=2) + "\n")
@@ -146,6 +134,17 @@ class RunFolder:
         """Tell the artifact store (if any) that this file of the run folder was written."""
         if self.mirror is not None:
             self.mirror(relative)
+
+
+def _parse_until_torn(lines: list[str]) -> list[Event]:
+    """The events of these lines, up to the first that is not one (the torn last line of a killed run)."""
+    events: list[Event] = []
+    for line in lines:
+        try:
+            events.append(parse_event(line))
+        except ValidationError:
+            break
+    return events
 
 
 def _fsync_dir(path: Path) -> None:

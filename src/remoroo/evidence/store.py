@@ -19,13 +19,13 @@ everything, and says so.
 from __future__ import annotations
 
 import queue
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from remoroo.errors import StoreError, UserError
+from remoroo.model.config import STORE_URL
 
 # copies and scratch, rebuilt from the record
 LOCAL_ONLY = ("work", "work-candidates", "verify", "verify-baseline", "shim")
@@ -38,7 +38,7 @@ class StoreLocation:
 
     @classmethod
     def parse(cls, url: str) -> StoreLocation:
-        found = re.fullmatch(r"s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(.*))?", url.strip())
+        found = STORE_URL.fullmatch(url.strip())
         if found is None:
             raise UserError(f"--store {url!r} is not an S3 location: use s3://BUCKET/PREFIX (a bucket name of "
                             "3-63 lower-case letters, digits, dots or dashes).")

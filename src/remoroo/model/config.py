@@ -23,6 +23,9 @@ from remoroo.errors import UserError
 from remoroo.model.budgets import Budgets
 from remoroo.model.outcomes import AuditRule
 
+# s3://BUCKET/PREFIX: a bucket name of 3-63 lower-case letters, digits, dots or dashes (evidence/store parses it)
+STORE_URL = re.compile(r"s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(\S*))?")
+
 TUNABLE = {
     "brain": str,
     "max_turns": int,
@@ -125,7 +128,7 @@ class RunConfig(BaseModel):
     @field_validator("store")
     @classmethod
     def _store_location(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?", value):
+        if value is not None and not STORE_URL.fullmatch(value):
             raise ValueError(f"{value!r} is not s3://BUCKET/PREFIX")
         return value
 

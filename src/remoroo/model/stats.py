@@ -94,7 +94,7 @@ def _rank(m: int, n: int, alpha: float) -> int | None:
 
 
 def _z(alpha: float) -> float:
-    """The standard normal quantile of 1 - alpha (Acklam's rational approximation, |error| < 1e-9)."""
+    """The standard normal quantile of 1 - alpha."""
     from statistics import NormalDist
 
     return NormalDist().inv_cdf(1 - alpha)
