@@ -94,3 +94,26 @@ def test_booleans_strings_and_exists() -> None:
     improved, worsened = compare(g, {"ok": False}, {"ok": True, "mode": "fast", "model": 1}, {}, NOISE)
     assert improved == ["ok == true", "mode == 'fast'", "model exists"] and worsened == []
     assert final_outcome(g, {}, {"ok": 1, "mode": "fast", "model": 0}, True, NOISE)[0] == "PARTIAL_SUCCESS"
+
+
+def test_a_met_target_that_moves_within_its_bound_is_not_worse() -> None:
+    """The honest fix that met all four targets: peak memory 13.73 -> 13.89 MB under a 128 MB limit."""
+    g = goal("fixed == 1, peak_memory_mb < 128, errors == 0, runtime_s < 5")
+    kept = {"fixed": 0, "peak_memory_mb": 13.73, "errors": 3, "runtime_s": 0.2}
+    cand = {"fixed": 1, "peak_memory_mb": 13.89, "errors": 0, "runtime_s": 0.3}
+    v = judge_candidate(g, kept, True, cand, True, kept, NOISE)
+    assert (v.decision, v.worsened) == ("KEPT", [])
+    assert final_outcome(g, kept, cand, True, NOISE)[0] == "SUCCESS"
+    improved, worsened = compare(goal("acc >= 0.5"), {"acc": 0.9}, {"acc": 0.6}, {}, NOISE)
+    assert (improved, worsened) == ([], [])
+    # a target that is not met still worsens when it moves away from its bound
+    assert compare(goal("acc >= 0.95"), {"acc": 0.9}, {"acc": 0.6}, {}, NOISE)[1] == ["acc >= 0.95"]
+
+
+def test_a_yes_no_target_reads_a_count() -> None:
+    g = goal("tests_passed == true, tests_failed == false")
+    assert final_outcome(g, {"tests_passed": 0, "tests_failed": 2}, {"tests_passed": 4, "tests_failed": 0}, True,
+                         NOISE)[0] == "SUCCESS"
+    statuses = final_outcome(g, {}, {"tests_passed": 3, "tests_failed": 1}, True, NOISE)
+    assert statuses[0] == "PARTIAL_SUCCESS" and "tests_failed == false" in statuses[1]
+    assert final_outcome(goal("tests_passed != false"), {}, {"tests_passed": 0}, True, NOISE)[0] == "FAIL"

@@ -9,14 +9,25 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from conftest import ROOT, cli, latest_run
 
 from remoroo.brain.search import SearchBrain
 from remoroo.brain.search.discover import command_candidates
 from remoroo.brain.search.mutate import parse
+from remoroo.brain.search.tags import Mutation, Tuning, read_tag, tuning_tag
 from remoroo.evidence.report import parse_outcome
 from remoroo.model.plan import Plan
-from remoroo.protocol.wire import ContextSlice, FileView, GoalView, PatchRequest, PlanRequest, StateSummary
+from remoroo.protocol.wire import (
+    ContextSlice,
+    FileView,
+    GoalView,
+    PatchRequest,
+    PatchResponse,
+    PlanRequest,
+    StateSummary,
+)
 
 
 def run_case(tmp_path: Path, name: str, *extra: str) -> tuple[int, dict, Path]:
@@ -225,3 +236,38 @@ def test_unreported_metric_is_instrumented_apart_from_the_final_diff(tmp_path: P
     final = (run_dir / "final_patch.diff").read_text()
     assert "emit" not in final and "THRESHOLD" in final
     assert report["metrics"][0]["baseline"] == 0.5 and report["metrics"][0]["final"] == 1.0
+
+
+@given(st.text(min_size=1, max_size=80), st.floats(allow_nan=False))
+def test_tuning_tags_round_trip_for_any_key_and_value(key: str, value: float) -> None:
+    tag = read_tag(tuning_tag(key, value) + " tune something")
+    assert isinstance(tag, Tuning) and (tag.key, tag.value) == (key, value)
+
+
+@given(st.text(max_size=120))
+def test_reading_any_rationale_never_raises(text: str) -> None:
+    read_tag(text)
+    read_tag("[t:" + text)
+    read_tag("[m:" + text + "]")
+
+
+def test_an_augmented_assignment_key_is_a_tag_not_a_crash() -> None:
+    """The crash on a real repository: the tuning tag of ``x += 2.0`` read back as '=2.0'."""
+    assert read_tag("[t:model.py:train:x%2B%3D=2.0] tune x += ...") == Tuning("model.py:train:x+=", 2.0)
+    # the old, unencoded spelling of the same tag: the value is after the last '='
+    assert read_tag("[t:model.py:train:x+==2.0] old") == Tuning("model.py:train:x+=", 2.0)
+    assert read_tag("[t:model.py:train:x=two] torn") is None and read_tag("[t:=2.0] no key") is None
+    assert read_tag("[m:0a1b2c] relational") == Mutation("0a1b2c") and read_tag("[m:zz] x") is None
+    source = "def train(steps):\n    total = 0\n    total += 2.0\n    return total\n"
+    module = parse("model.py", source)
+    assert module is not None and any(s.key == "model.py:train:total+=" for s in module.sites)
+    request = _request({"main.py": "from model import train\nprint(f'total={train(3)}')\n", "model.py": source},
+                       "total >= 10")
+    first = SearchBrain().respond(request)
+    assert isinstance(first, PatchResponse) and first.proposals
+    history = [StateSummary(label=f"c{i}", turn=1, candidate=i, metrics={"total": 1.0}, decision="REVERTED",
+                            reason="worse", rationale=p.rationale) for i, p in enumerate(first.proposals, 1)]
+    second = SearchBrain().respond(_request(request.context and {v.path: v.content or "" for v in
+                                                                 request.context.files}, "total >= 10", history))
+    assert isinstance(second, PatchResponse)
+    assert not {p.rationale for p in second.proposals} & {p.rationale for p in first.proposals}

@@ -132,3 +132,13 @@ def test_any_text_either_parses_or_raises_spec_error(text: str) -> None:
     except SpecError:
         return
     assert parsed or semantic
+
+
+@pytest.mark.parametrize("clause", [
+    "docstring_coverage >= 90% for 100% of files", "all public functions < 50 lines long",
+    "latency < 100ms for every request in the load test", "score >= baseline score on each of the datasets",
+])
+def test_clauses_in_words_with_an_operator_are_semantic(clause: str) -> None:
+    """Natural language the grammar cannot measure goes to the plan (resolve or declare it), never exit 2."""
+    targets, semantic = parse_spec(f"fib_10 == 55, {clause}")
+    assert [t.text for t in targets] == ["fib_10 == 55"] and semantic == [SemanticTarget(text=clause)]

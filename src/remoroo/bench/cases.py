@@ -50,6 +50,11 @@ def discover(root: Path, include: list[str] | None = None) -> list[BenchCase]:
                                repo=str(repo), expected=case.expected_outcome, timeout_s=case.timeout_s,
                                max_turns=case.max_turns))
     if include:
+        missing = unmatched(found, include)
+        if missing:
+            known = ", ".join(c.case_id for c in found[:12]) + (", ..." if len(found) > 12 else "")
+            raise CaseError(f"--include {', '.join(repr(p) for p in missing)} matches no case under {root}: give a "
+                            f"case id, a case folder or a category glob (cases: {known or 'none'}).")
         found = [c for c in found if any(_included(c, pattern) for pattern in include)]
     return sorted(found, key=lambda c: c.key)
 
@@ -63,18 +68,35 @@ def _raw_id(case_file: Path) -> str | None:
 
 
 def _included(case: BenchCase, pattern: str) -> bool:
-    return case.case_id == pattern or fnmatch.fnmatchcase(case.key, pattern) or case.key == pattern
+    """A case id, a key or a glob of keys (``should_succeed/*``), or a folder path given as it is typed: the case's
+    own folder (``cases/fib_fix/``, ``./fib_fix``, absolute) or a folder above it (a category)."""
+    if case.case_id == pattern or fnmatch.fnmatchcase(case.key, pattern) or case.key == pattern:
+        return True
+    folder = Path(case.case_file).parent.resolve()
+    given = Path(pattern).expanduser()
+    if given.is_dir():
+        target = given.resolve()
+        return folder == target or target in folder.parents
+    trimmed = pattern.strip("/").removeprefix("./")
+    return bool(trimmed) and (case.key == trimmed or case.key.startswith(trimmed + "/")
+                              or case.key.endswith("/" + trimmed))
 
 
-def newest_report(repo: Path) -> Path | None:
-    """The final_report.md of the newest run of ``repo`` (run ids sort by start time)."""
+def unmatched(cases: list[BenchCase], include: list[str]) -> list[str]:
+    """The --include patterns that match no case: a typo says so instead of running nothing."""
+    return [p for p in include if not any(_included(c, p) for c in cases)]
+
+
+def newest_report(repo: Path, since: float | None = None) -> Path | None:
+    """The final_report.md of the newest run of ``repo`` (run ids sort by start time); with ``since``, only a
+    report written after that time (an older run's report is not this run's)."""
     runs = repo / ".remoroo" / "runs"
     if not runs.is_dir():
         return None
     for run in sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True):
         report = run / "final_report.md"
         if report.is_file():
-            return report
+            return report if since is None or report.stat().st_mtime >= since - 1.0 else None
     return None
 
 

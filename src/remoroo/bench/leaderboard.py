@@ -22,6 +22,8 @@ class Totals(BaseModel):
     malformed_brain_outputs: int = 0
     invalid: int = 0
     crashed: int = 0
+    refused: int = 0
+    engine_errors: int = 0  # crashed, refused or killed: no outcome reached, never counted as a correct FAIL
     skipped: int = 0
 
 
@@ -30,6 +32,7 @@ class Leaderboard(BaseModel):
     categories: dict[str, Totals]
     total: Totals
     brain: str = ""
+    python3: str = Field(default="", description="The python3 the cases' commands run (from PATH), with its version.")
     generated: str = Field(default="", description="When the board was built (UTC).")
 
 
@@ -42,15 +45,17 @@ def _totals(rows: list[CaseResult]) -> Totals:
         timeouts=sum(1 for r in rows if r.status == "timeout"), vetoes=sum(r.vetoes for r in rows),
         malformed_brain_outputs=sum(r.malformed_brain_outputs for r in rows),
         invalid=sum(1 for r in rows if r.status == "invalid"), crashed=sum(1 for r in rows if r.status == "crashed"),
+        refused=sum(1 for r in rows if r.status == "refused"),
+        engine_errors=sum(1 for r in rows if r.status in ("crashed", "refused", "timeout")),
         skipped=sum(1 for r in rows if r.status == "skipped"),
     )
 
 
-def build_leaderboard(results: list[CaseResult], brain: str = "") -> Leaderboard:
+def build_leaderboard(results: list[CaseResult], brain: str = "", python3: str = "") -> Leaderboard:
     rows = sorted(results, key=lambda r: r.key)
     categories = sorted({r.category for r in rows})
     return Leaderboard(rows=rows, categories={c or "(none)": _totals([r for r in rows if r.category == c])
-                                              for c in categories}, total=_totals(rows), brain=brain,
+                                              for c in categories}, total=_totals(rows), brain=brain, python3=python3,
                        generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
 
 
@@ -64,12 +69,13 @@ def _cells(r: CaseResult) -> list[str]:
 
 def _total_cells(name: str, t: Totals) -> list[str]:
     rate = "—" if t.success_rate is None else f"{100 * t.success_rate:.1f}%"
-    return [name, str(t.cases), f"{t.correct}/{t.scored}", rate, str(t.timeouts), str(t.vetoes),
-            str(t.malformed_brain_outputs), str(t.invalid), str(t.crashed), str(t.skipped)]
+    return [name, str(t.cases), f"{t.correct}/{t.scored}", rate, str(t.engine_errors), str(t.timeouts),
+            str(t.vetoes), str(t.malformed_brain_outputs), str(t.invalid), str(t.crashed), str(t.refused),
+            str(t.skipped)]
 
 
-TOTAL_COLUMNS = ("category", "cases", "correct", "success rate", "timeouts", "vetoes", "malformed brain outputs",
-                 "invalid", "crashed", "skipped")
+TOTAL_COLUMNS = ("category", "cases", "correct", "success rate", "engine errors", "timeouts", "vetoes",
+                 "malformed brain outputs", "invalid", "crashed", "refused", "skipped")
 
 
 def render_markdown(board: Leaderboard) -> str:
@@ -77,7 +83,8 @@ def render_markdown(board: Leaderboard) -> str:
         return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + \
             ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
 
-    lines = ["# remoroo leaderboard", "", "## Cases", ""]
+    lines = ["# remoroo leaderboard", "", f"brain: {board.brain or '—'} · python3: {board.python3 or '—'} · "
+             f"built {board.generated or '—'}", "", "## Cases", ""]
     lines += table(COLUMNS, [_cells(r) for r in board.rows])
     lines += ["", "## Totals", ""]
     lines += table(TOTAL_COLUMNS, [_total_cells(c, t) for c, t in board.categories.items()]
@@ -86,7 +93,7 @@ def render_markdown(board: Leaderboard) -> str:
 
 
 OUTCOME_COLOURS = {"SUCCESS": "#1a7f37", "PARTIAL_SUCCESS": "#9a6700", "FAIL": "#cf222e", "TIMEOUT": "#8250df",
-                   "CRASH": "#cf222e", "INVALID": "#57606a"}
+                   "CRASH": "#cf222e", "REFUSED": "#cf222e", "INVALID": "#57606a"}
 
 
 def render_html(board: Leaderboard, out: Path | None = None) -> str:
@@ -120,7 +127,8 @@ def render_html(board: Leaderboard, out: Path | None = None) -> str:
              "td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}"
              "tr.wrong td:first-child{border-left:4px solid #cf222e}"
              "tr.ok td:first-child{border-left:4px solid #1a7f37}")
-    meta = f"<p>brain: <b>{esc(board.brain or '—')}</b> · built {esc(board.generated or '—')}</p>"
+    meta = (f"<p>brain: <b>{esc(board.brain or '—')}</b> · python3: {esc(board.python3 or '—')} · "
+            f"built {esc(board.generated or '—')}</p>")
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>remoroo leaderboard</title>"
             f"<style>{style}</style></head><body><h1>remoroo leaderboard</h1>{meta}<h2>Cases</h2>{cases}"
             f"<h2>Wall time per case</h2><div class='chart' id='wall-time'>{_wall_chart(board)}</div>"

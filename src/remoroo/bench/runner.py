@@ -40,6 +40,8 @@ class BenchOptions(BaseModel):
     env: dict[str, str] = {}
     store: str | None = None  # s3://BUCKET/PREFIX shared by every machine that runs this suite
     store_endpoint: str | None = None
+    timeout_s: float | None = None  # each case's time budget, instead of its case.json's timeout_s
+    max_turns: int | None = None  # each case's turns, instead of its case.json's max_turns
 
 
 class CaseResult(BaseModel):
@@ -47,8 +49,8 @@ class CaseResult(BaseModel):
     case_id: str
     category: str
     expected: str
-    outcome: str  # SUCCESS | PARTIAL_SUCCESS | FAIL | TIMEOUT | CRASH | INVALID
-    status: str  # run | skipped | invalid | timeout | crashed
+    outcome: str  # SUCCESS | PARTIAL_SUCCESS | FAIL | TIMEOUT | CRASH | REFUSED | INVALID
+    status: str  # run | skipped | invalid | timeout | crashed | refused
     correct: bool | None
     turns: int = 0
     wall_s: float = 0.0
@@ -91,6 +93,23 @@ def run_suite(cases: list[BenchCase], options: BenchOptions) -> Iterator[CaseRes
         executor.close()
 
 
+def python3_in_use(env: dict[str, str] | os._Environ[str]) -> str:
+    """Which ``python3`` the cases' commands find on PATH, with its version: a suite's results depend on it."""
+    import shutil
+    import subprocess
+
+    found = shutil.which("python3", path=env.get("PATH", os.defpath))
+    if found is None:
+        return "no python3 on PATH"
+    try:
+        done = subprocess.run([found, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
+                              text=True, timeout=20, stdin=subprocess.DEVNULL)
+        version = done.stdout.strip() or "version unknown"
+    except (OSError, subprocess.SubprocessError):
+        version = "version unknown"
+    return f"{found} (Python {version})"
+
+
 def shared_results(options: BenchOptions) -> SharedResults | None:
     if not options.store:
         return None
@@ -101,34 +120,46 @@ def shared_results(options: BenchOptions) -> SharedResults | None:
 
 def _failed(case: BenchCase, exc: BaseException) -> CaseResult:
     return CaseResult(key=case.key, case_id=case.case_id, category=case.category, expected=case.expected,
-                      outcome="CRASH", status="crashed", correct=_correct(case.expected, "FAIL"),
+                      outcome="CRASH", status="crashed", correct=_engine_error(case.expected),
                       reason=f"{type(exc).__name__}: {exc}")
+
+
+def _engine_error(expected: str) -> bool | None:
+    """An engine that crashed, hung or refused its case did not reach an outcome: never a correct FAIL."""
+    return None if expected == "undetermined" else False
 
 
 def run_case(case: BenchCase, options: BenchOptions) -> CaseResult:
     """Run one case in its own engine process (this function also runs on dask workers)."""
     logs = Path(tempfile.mkdtemp(prefix="remoroo-bench-"))
+    timeout_s = options.timeout_s or case.timeout_s
     command = [sys.executable, "-m", "remoroo.cli", "run", "--case", case.case_file, "--brain", options.brain,
                "--yes", *options.extra_args]
+    if options.timeout_s is not None:
+        command += ["--timeout", f"{options.timeout_s:g}"]
+    if options.max_turns is not None:
+        command += ["--max-turns", str(options.max_turns)]
     if options.store:  # each case's run folder goes to the shared store too
         command += ["--store", options.store] + (["--store-endpoint", options.store_endpoint]
                                                  if options.store_endpoint else [])
     env = {**os.environ, **options.env}
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     result = run_process(" ".join(_quote(c) for c in command), cwd=Path(case.case_file).parent, env=env,
-                         timeout_s=case.timeout_s + MARGIN_S, stdout_path=logs / "stdout.log",
+                         timeout_s=timeout_s + MARGIN_S, stdout_path=logs / "stdout.log",
                          stderr_path=logs / "stderr.log")
     wall = time.monotonic() - started
     if result.timed_out:
         return CaseResult(key=case.key, case_id=case.case_id, category=case.category, expected=case.expected,
-                          outcome="TIMEOUT", status="timeout", correct=_correct(case.expected, "FAIL"), wall_s=wall,
-                          reason=f"the engine did not finish within {case.timeout_s + MARGIN_S:g}s and was killed")
-    report = newest_report(Path(case.repo or ""))
+                          outcome="TIMEOUT", status="timeout", correct=_engine_error(case.expected), wall_s=wall,
+                          reason=f"the engine did not finish within {timeout_s + MARGIN_S:g}s and was killed")
+    report = newest_report(Path(case.repo or ""), since=started_wall)
     if result.exit_code not in (0, 1, 3) or report is None:
-        tail = (logs / "stderr.log").read_text(errors="replace")[-500:]
+        tail = (logs / "stderr.log").read_text(errors="replace")[-500:].strip()
+        refused = result.exit_code == 2
         return CaseResult(key=case.key, case_id=case.case_id, category=case.category, expected=case.expected,
-                          outcome="CRASH", status="crashed", correct=_correct(case.expected, "FAIL"), wall_s=wall,
-                          reason=f"exit code {result.exit_code}: {tail.strip()}")
+                          outcome="REFUSED" if refused else "CRASH", status="refused" if refused else "crashed",
+                          correct=_engine_error(case.expected), wall_s=wall,
+                          reason=f"exit code {result.exit_code}: {tail}" if tail else f"exit code {result.exit_code}")
     return summarize(case, report, status="run", wall_s=wall)
 
 

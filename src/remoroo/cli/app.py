@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import typer
 from rich.console import Console
@@ -437,36 +437,50 @@ def index_cmd(repo: Path = typer.Argument(Path("."), help="Repository to index."
 @app.command("bench")
 def bench_cmd(
     cases_dir: Path = typer.Argument(..., help="Folder of cases: */case.json at any depth."),
-    include: list[str] = typer.Option(None, "--include", help="A case id or a category glob (repeatable)."),
+    include: list[str] = typer.Option(None, "--include", help=(
+        "A case id, a case folder, or a category glob such as 'should_succeed/*' (repeatable).")),
     rerun: bool = typer.Option(False, "--rerun", help="Run cases that already have a final_report.md."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Cases run at once."),
     cluster: str | None = typer.Option(None, "--cluster", help="local (LocalCluster on 127.0.0.1) or tcp://HOST:PORT"),
     brain: str = typer.Option("search", "--brain", help="The brain every case runs with."),
+    timeout: float | None = typer.Option(None, "--timeout", min=1, help=(
+        "Each case's time budget in seconds (default: the case's own timeout_s).")),
+    max_turns: int | None = typer.Option(None, "--max-turns", min=0, help=(
+        "Each case's turns (default: the case's own max_turns).")),
     out_dir: Path | None = typer.Option(None, "--out", help=(
         "Where the leaderboard goes (default: CASES_DIR/.remoroo/bench, ignored by git).")),
     store: str | None = typer.Option(None, "--store", help=(
         "Share results through an S3 store (s3://BUCKET/PREFIX): machines skip each other's finished cases.")),
     store_endpoint: str | None = typer.Option(None, "--store-endpoint", help="The S3 store's endpoint URL."),
 ) -> None:
-    """Run a suite of cases incrementally and write leaderboard.json, .md and .html."""
+    """Run a suite of cases incrementally; the leaderboard (json, md, html) is rewritten after every case."""
     from remoroo.bench import BenchOptions, build_leaderboard, discover, write_leaderboard
+    from remoroo.bench.runner import python3_in_use
     from remoroo.errors import StoreError
 
     cases = discover(cases_dir.resolve(), include or None)
     if not cases:
         raise UserError(f"No case under {cases_dir} matches: check the folder and the --include patterns.")
     options = BenchOptions(brain=brain, rerun=rerun, jobs=jobs, cluster=cluster, store=store,
-                           store_endpoint=store_endpoint)
-    try:
-        results = _bench(cases, options)
-    except StoreError as exc:
-        raise UserError(f"{exc}: check --store and --store-endpoint.") from exc
-    board = build_leaderboard(results, brain=brain)
+                           store_endpoint=store_endpoint, timeout_s=timeout, max_turns=max_turns)
     if out_dir is None:  # beside the cases, hidden from their git like every run folder
         from remoroo.exec.workspace import ensure_remoroo_dir
 
         out_dir = ensure_remoroo_dir(cases_dir.resolve()) / "bench"
-    paths = write_leaderboard(board, out_dir.resolve())
+    python3 = python3_in_use(os.environ)
+    out.print(f"{len(cases)} case(s), brain {brain}; the cases' commands run {python3}", soft_wrap=True)
+    results: list[Any] = []
+
+    def publish() -> dict[str, Path]:
+        return write_leaderboard(build_leaderboard(results, brain=brain, python3=python3), out_dir.resolve())
+
+    try:
+        for result in _bench(cases, options):
+            results.append(result)
+            publish()
+    except StoreError as exc:
+        raise UserError(f"{exc}: check --store and --store-endpoint.") from exc
+    paths = publish()
     if store:
         from remoroo.bench.runner import shared_results
 
@@ -476,20 +490,21 @@ def bench_cmd(
                 shared.publish(paths)
         except StoreError as exc:
             err.print(f"the leaderboard stays local: {exc}", soft_wrap=True)
-    total = board.total
+    total = build_leaderboard(results).total
     rate = "n/a" if total.success_rate is None else f"{100 * total.success_rate:.1f}%"
-    out.print(f"{total.correct}/{total.scored} correct ({rate}); leaderboard: {paths['md']}", soft_wrap=True)
+    errors = f", {total.engine_errors} engine error(s)" if total.engine_errors else ""
+    out.print(f"{total.correct}/{total.scored} correct ({rate}){errors}; leaderboard: {paths['md']}", soft_wrap=True)
 
 
-def _bench(cases: list[Any], options: Any) -> list[Any]:
+def _bench(cases: list[Any], options: Any) -> Iterator[Any]:
     from remoroo.bench import run_suite
 
-    results = []
-    for result in run_suite(cases, options):
-        results.append(result)
+    for done, result in enumerate(run_suite(cases, options), 1):
         mark = {True: "correct", False: "WRONG", None: "unscored"}[result.correct]
-        err.print(f"{result.key}: {result.outcome} ({result.status}, {mark}, {result.wall_s:.1f}s)", soft_wrap=True)
-    return results
+        reason = f": {result.reason[:160]}" if result.status in ("crashed", "refused", "timeout") else ""
+        out.print(f"[{done}/{len(cases)}] {result.key}: {result.outcome} ({result.status}, {mark}, "
+                  f"{result.wall_s:.1f}s){reason}", soft_wrap=True, markup=False, highlight=False)
+        yield result
 
 
 brain_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,

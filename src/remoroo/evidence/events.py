@@ -108,6 +108,13 @@ class Baseline(_Event):
     inputs: list[str] = Field(default_factory=list, description="Files the commands read: protected from then on.")
 
 
+class TimeoutsFitted(_Event):
+    """After the baseline: each job's timeout from then on, a multiple of what it took at baseline."""
+
+    event: Literal["timeouts_fitted"] = "timeouts_fitted"
+    timeouts: dict[str, float]
+
+
 class PreflightFailed(_Event):
     event: Literal["preflight_failed"] = "preflight_failed"
     missing: dict[str, str]
@@ -313,7 +320,8 @@ class RunFinished(_Event):
 
 Event = Annotated[
     Union[RunStarted, ClusterJoined, PlanAccepted, PlanRejectedEvent, PlanGivenUp, PlanUnmeasurable, Hydrated,
-          HydrationExhausted, Baseline, PreflightFailed, InstrumentationRejected, InstrumentationVetoed, Instrumented,
+          HydrationExhausted, Baseline, TimeoutsFitted, PreflightFailed, InstrumentationRejected, InstrumentationVetoed,
+          Instrumented,
           DiagramWritten, WitnessesWritten, MeasuredAway, Replanned, PatchesRejected, CandidateDone, TurnDone, Final,
           Verification, Judged, BudgetExceededEvent, EngineFailed, Cancelled, BrainAsked, CandidateStarted,
           CandidateMeasured,

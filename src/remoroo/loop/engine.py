@@ -46,6 +46,7 @@ from remoroo.loop.measurer import PlanMeasurer
 from remoroo.loop.planning import PlanAsk, make_plan
 from remoroo.loop.preflight import prepare
 from remoroo.loop.state import Ending, Progress, RunContext, Setup
+from remoroo.loop.timeouts import fitted
 from remoroo.loop.turn import GaveUp, TurnResult, run_turn
 from remoroo.loop.verify import verify_final
 from remoroo.measure.commands import Environment
@@ -293,7 +294,8 @@ def _replan(ctx: RunContext, setup: Setup, progress: Progress) -> tuple[Setup, P
                                      history=progress.history))
     if isinstance(planned, Ending):
         return planned
-    return setup.with_plan(planned), replace(progress, replans=replans, stagnant=0)
+    plan, _ = fitted(planned.plan, setup.baseline)  # the same bound on the same commands as after the baseline
+    return setup.with_plan(replace(planned, plan=plan)), replace(progress, replans=replans, stagnant=0)
 
 
 def _all_met(setup: Setup, progress: Progress) -> bool:

@@ -13,6 +13,7 @@ from remoroo.index.refs import command_defects, measurement_defects
 from remoroo.index.slice import build_slice, list_files
 from remoroo.loop.hydration import ask
 from remoroo.loop.state import Ending, Planned, RunContext
+from remoroo.loop.timeouts import baseline_ceiling
 from remoroo.model.goal import Goal
 from remoroo.model.plan import Plan, effective_goal
 from remoroo.model.plan_rules import instrument_defects, path_defects, semantic_defects, service_defects
@@ -78,7 +79,7 @@ def _request(ctx: RunContext, ask_for: PlanAsk, feedback: list[str]) -> PlanRequ
         context=build_slice(ctx.work_root, ctx.user_goal, ctx.config.context_budget_chars, index),
         candidates=discover_commands(ctx.work_root, index), replan=ask_for.replan, replan_reason=ask_for.reason,
         previous_plan=ask_for.previous, observations=ask_for.observations,
-        command_timeout_s=ctx.config.command_timeout_s)
+        command_timeout_s=baseline_ceiling(ctx.config, ctx.budgets))
 
 
 def validate_plan(plan: Plan, goal: Goal, root: Path) -> Goal:

@@ -19,12 +19,14 @@ from remoroo.evidence.events import (
     InstrumentationVetoed,
     Instrumented,
     PreflightFailed,
+    TimeoutsFitted,
 )
 from remoroo.index.slice import build_slice, plan_entries
 from remoroo.loop.hydration import ask
 from remoroo.loop.observe import audit_change, log_tails, protection, provenance, witnesses
 from remoroo.loop.planning import PlanAsk, make_plan
 from remoroo.loop.state import Ending, Kept, Planned, Progress, RunContext, Setup
+from remoroo.loop.timeouts import fitted, hung_baseline
 from remoroo.measure.repeat import baseline_repeats, noise_floors, repeats_for
 from remoroo.model.decide import Noise
 from remoroo.model.goal import BaselineRef, is_number
@@ -63,6 +65,9 @@ def prepare(ctx: RunContext) -> tuple[Setup, Progress] | Ending:
         if isinstance(planned, Ending):
             return planned
         setup, progress = baseline(ctx, planned, start, instrumented_diff)
+        hung = hung_baseline(ctx.config, setup.plan, setup.baseline)
+        if hung is not None:
+            return Ending("FAIL", hung)
         found = check_baseline(setup, progress)
         if not isinstance(found, Unsourced):
             return found or (setup, progress)
@@ -88,6 +93,9 @@ def baseline(ctx: RunContext, planned: Planned, start: str, instrumentation_diff
     logs = ctx.folder.turn_dir(0) / "logs"
     plan, metrics, deadline = planned.plan, planned.metrics, ctx.budgets.deadline
     first = ctx.measurer.measure(plan, metrics, ctx.work_root, logs, repeats=1, deadline=deadline)
+    plan, timeouts = fitted(plan, first)
+    if timeouts:
+        ctx.folder.append(TimeoutsFitted(timeouts=timeouts))
     repeats = repeats_for(metrics, first.duration_s, ctx.config.repeats)
     result = first
     if baseline_repeats(repeats) > 1:  # the first run counts as one of the repeats

@@ -9,6 +9,7 @@ met. The noise rule: a numeric metric changes only when it moves by more than
 from __future__ import annotations
 
 import math
+import re
 
 from pydantic import BaseModel, Field
 
@@ -96,11 +97,22 @@ def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scala
             "!=": not math.isclose(v, t, rel_tol=1e-9, abs_tol=1e-12),
             "<": v < t, "<=": v <= t, ">": v > t, ">=": v >= t,
         }[target.op]
+    if isinstance(threshold, bool) and is_number(value) and target.op in ("==", "!="):
+        value = as_flag(target.metric, value)  # a count read as a yes/no: 'tests_passed == true'
     if target.op == "==":
         return value == threshold and type(value) is type(threshold)
     if target.op == "!=":
         return value != threshold
     return False
+
+
+_FAILURES = re.compile(r"fail|error|crash|violation|missing|broken|wrong|bug|leak|warning", re.I)
+
+
+def as_flag(metric: str, count: float) -> bool:
+    """A count where a yes/no is wanted: a count of failures says yes when it is above 0, any other count says
+    yes from 1 on (``tests_passed == true``: at least one test passed; ``tests_failed == false``: none failed)."""
+    return count > 0 if _FAILURES.search(metric) else count >= 1
 
 
 def relative_bound(target: Target, baseline: dict[str, Scalar]) -> float | None:
@@ -151,7 +163,7 @@ def compare(goal: Goal, old: dict[str, Scalar], new: dict[str, Scalar], baseline
             worse = moved.above(1.0) if target.direction == "minimize" else moved.below(1.0)
             if better and not now:
                 improved.append(target.text)
-            elif worse:
+            elif worse and not now:  # a target that stays met may move anywhere within its bound
                 worsened.append(target.text)
             continue
         a, b = _badness(target, old, baseline), _badness(target, new, baseline)
@@ -163,7 +175,7 @@ def compare(goal: Goal, old: dict[str, Scalar], new: dict[str, Scalar], baseline
             tol = noise.tolerance(target.metric, abs(a))
             if b < a - tol and not now:
                 improved.append(target.text)
-            elif b > a + tol:
+            elif b > a + tol and not now:
                 worsened.append(target.text)
     return improved, worsened
 

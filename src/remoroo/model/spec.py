@@ -11,7 +11,9 @@
 
 A clause with no comparison operator that is not ``NAME exists`` (``is
 correct``, ``METEOR``) becomes a :class:`~remoroo.model.goal.SemanticTarget` that
-the plan must resolve into a measurable target. A clause that *has* an
+the plan must resolve into a measurable target, and so does a clause in words
+that happens to hold an operator (``coverage >= 90% for 100% of files``: three
+or more words besides units and keywords). Any other clause that *has* an
 operator but does not parse is a :class:`~remoroo.errors.SpecError`.
 
 Units convert to the unit the metric's name ends with (``latency_ms``,
@@ -106,6 +108,8 @@ def parse_clause(clause: str) -> Target | SemanticTarget:
     if not _OP_RE.search(unquoted):
         return SemanticTarget(text=clause)
     match = _CMP_RE.match(clause)
+    if not match and _is_prose(unquoted):
+        return SemanticTarget(text=clause)
     if not match:
         raise SpecError(
             f"Cannot parse the clause {clause!r}: write it as NAME OP VALUE with OP one of "
@@ -114,8 +118,24 @@ def parse_clause(clause: str) -> Target | SemanticTarget:
     name, op, rhs_text = match.group(1), match.group(2), match.group(3).strip()
     if not rhs_text:
         raise SpecError(f"The clause {clause!r} has no value after {op!r}: write e.g. '{name} {op} 1'.")
-    rhs = _parse_rhs(name, op, rhs_text, clause)
+    try:
+        rhs = _parse_rhs(name, op, rhs_text, clause)
+    except SpecError:
+        if _is_prose(unquoted):  # 'coverage >= 90% for 100% of files': words the grammar cannot measure
+            return SemanticTarget(text=clause)
+        raise
     return Target(metric=name, op=op, rhs=rhs, text=clause)
+
+
+_WORD = re.compile(r"(?<![\w.])[A-Za-z]{2,}(?![\w.])")
+_KEYWORDS = {"baseline", "true", "false", "True", "False", "exists", "AND", "and"}
+
+
+def _is_prose(clause: str) -> bool:
+    """A clause of words (three or more besides units and keywords) rather than a mistyped comparison."""
+    words = [w for w in _WORD.findall(clause) if w not in _KEYWORDS and w.lower() not in _TIME and
+             w.lower() not in _SIZE]
+    return len(words) >= 3
 
 
 def _parse_rhs(name: str, op: str, text: str, clause: str) -> Literal_ | BaselineRef:

@@ -17,6 +17,7 @@ from remoroo.brain.search.discover import TEST_COMMAND, command_candidates, sour
 from remoroo.brain.search.instrument import instrument_metrics
 from remoroo.brain.search.localize import Localizer
 from remoroo.brain.search.mutate import Module, Site, parse
+from remoroo.brain.search.tags import Mutation, mutation_tag, read_tag, tuning_tag
 from remoroo.brain.search.tune import optuna_values, step_values
 from remoroo.model.decide import score
 from remoroo.model.goal import Goal, is_number
@@ -35,7 +36,6 @@ from remoroo.protocol.wire import (
     PlanResponse,
 )
 
-_TRIED = re.compile(r"^\[(?:m:(\w+)|t:([^=\]]+)=([^\]]+))\]")
 _TEST_FILE = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
 _REPAIR_ORDER = ("relational", "off_by_one", "arithmetic", "negation", "deletion")
 
@@ -110,8 +110,8 @@ class SearchBrain:
         repairs.sort(key=lambda ms: (-local.score(ms[1]), _REPAIR_ORDER.index(ms[1].kind), ms[1].path,
                                      ms[1].line, ms[1].description))
         tuning_first = any(t.direction in ("minimize", "maximize") for t in goal.targets)
-        repair_props = [_proposal(m, s, f"[m:{s.id}] {s.kind} {s.path}:{s.line} in {s.function or '<module>'}: "
-                                        f"{s.description}") for m, s in repairs]
+        repair_props = [_proposal(m, s, f"{mutation_tag(s.id)} {s.kind} {s.path}:{s.line} in "
+                                        f"{s.function or '<module>'}: {s.description}") for m, s in repairs]
         ordered = proposals + repair_props if tuning_first else _interleave(repair_props, proposals)
         batch = [p for p in ordered if p is not None][: request.max_candidates]
         if not batch:
@@ -137,7 +137,7 @@ class SearchBrain:
                 tried.add(value)
                 shown = int(value) if is_int else value
                 proposals.append(_proposal(
-                    module, site, f"[t:{site.key}={value!r}] tune {site.description} in {site.path}:{site.line}: "
+                    module, site, f"{tuning_tag(site.key, value)} tune {site.description} in {site.path}:{site.line}: "
                                   f"{_fmt(site.value)} -> {shown}", value))
         return proposals
 
@@ -180,17 +180,17 @@ def _tried(request: PatchRequest, goal: Goal) -> tuple[set[str], dict[str, list[
     ids: set[str] = set()
     trials: dict[str, list[tuple[float, float]]] = {}
     for entry in request.history:
-        match = _TRIED.match(entry.rationale)
-        if not match:
+        tag = read_tag(entry.rationale)
+        if tag is None:
             continue
-        if match.group(1):
-            ids.add(match.group(1))
+        if isinstance(tag, Mutation):
+            ids.add(tag.site_id)
             continue
         metrics = {k: v for k, v in entry.metrics.items() if v is not None}
         met, penalty = score(goal, metrics, base)
         objective = -1e6 * met - penalty if metrics and all(is_number(v) or isinstance(v, (bool, str))
                                                              for v in metrics.values()) else float("inf")
-        trials.setdefault(match.group(2), []).append((float(match.group(3)), objective))
+        trials.setdefault(tag.key, []).append((tag.value, objective))
     return ids, trials
 
 
