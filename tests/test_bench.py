@@ -76,7 +76,9 @@ def test_include_patterns_and_nested_case_files(suite: Path) -> None:
 def test_a_crashing_engine_is_recorded_not_fatal(suite: Path) -> None:
     case = discover(suite, ["fib_fix"])[0]
     result = run_case(case, BenchOptions(brain="no-such-brain"))
-    assert (result.outcome, result.status) == ("CRASH", "crashed") and "Unknown brain" in result.reason
+    # exit 2 (the engine refused its input): an engine error, never a correct FAIL
+    assert (result.outcome, result.status, result.correct) == ("REFUSED", "refused", False)
+    assert "Unknown brain" in result.reason
 
 
 def test_two_cases_on_a_dask_local_cluster(suite: Path, tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import ROOT, cli, latest_run
 from hypothesis import given
 from hypothesis import strategies as st
-from conftest import ROOT, cli, latest_run
 
 from remoroo.brain.search import SearchBrain
 from remoroo.brain.search.discover import command_candidates

@@ -20,12 +20,13 @@ from remoroo.model.budgets import Budgets
 from remoroo.model.config import RunConfig
 from remoroo.model.decide import Intervals, Noise
 from remoroo.model.goal import Goal, Scalar
+from remoroo.model.goal_text import stated_targets
 from remoroo.model.outcomes import AuditRule, Outcome
 from remoroo.model.plan import Plan, required_metrics
 from remoroo.model.spec import render_target
 from remoroo.model.witness import Witness
 from remoroo.protocol.client import BrainClient
-from remoroo.protocol.wire import GoalView, StateSummary
+from remoroo.protocol.wire import GoalView, StatedTarget, StateSummary
 
 
 class Measurer(Protocol):
@@ -77,7 +78,9 @@ class RunContext:
         effective = goal or self.user_goal
         return GoalView(text=self.user_goal.text, spec=self.user_goal.spec,
                         targets=[render_target(t) for t in effective.targets],
-                        semantic=[s.text for s in self.user_goal.semantic])
+                        semantic=[s.text for s in self.user_goal.semantic],
+                        stated=[StatedTarget(phrase=s.phrase, spec=s.clause)
+                                for s in stated_targets(self.user_goal.text)])
 
 
 @dataclass(frozen=True)

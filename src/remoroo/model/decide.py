@@ -9,7 +9,6 @@ met. The noise rule: a numeric metric changes only when it moves by more than
 from __future__ import annotations
 
 import math
-import re
 
 from pydantic import BaseModel, Field
 
@@ -97,8 +96,9 @@ def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scala
             "!=": not math.isclose(v, t, rel_tol=1e-9, abs_tol=1e-12),
             "<": v < t, "<=": v <= t, ">": v > t, ">=": v >= t,
         }[target.op]
-    if isinstance(threshold, bool) and is_number(value) and target.op in ("==", "!="):
-        value = as_flag(target.metric, value)  # a count read as a yes/no: 'tests_passed == true'
+    if isinstance(threshold, bool) and isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+            and target.op in ("==", "!="):
+        value = as_flag(value)  # a count (or a 0/1 flag) read as a yes/no: 'tests_passed == true'
     if target.op == "==":
         return value == threshold and type(value) is type(threshold)
     if target.op == "!=":
@@ -106,13 +106,10 @@ def is_met(target: Target, metrics: dict[str, Scalar], baseline: dict[str, Scala
     return False
 
 
-_FAILURES = re.compile(r"fail|error|crash|violation|missing|broken|wrong|bug|leak|warning", re.I)
-
-
-def as_flag(metric: str, count: float) -> bool:
-    """A count where a yes/no is wanted: a count of failures says yes when it is above 0, any other count says
-    yes from 1 on (``tests_passed == true``: at least one test passed; ``tests_failed == false``: none failed)."""
-    return count > 0 if _FAILURES.search(metric) else count >= 1
+def as_flag(count: int) -> bool:
+    """A count (or a 0/1 flag) where a yes/no is wanted: yes from 1 on (``tests_passed == true``: some test passed;
+    ``tests_failed == false``: none failed)."""
+    return count >= 1
 
 
 def relative_bound(target: Target, baseline: dict[str, Scalar]) -> float | None:

@@ -52,11 +52,21 @@ class Usage(BaseModel):
         return self.input_tokens + self.output_tokens
 
 
+class StatedTarget(BaseModel):
+    """A target the goal states only in words ("run in under 0.5s" -> ``runtime_s < 0.5s``), read by the engine."""
+
+    phrase: str
+    spec: str
+
+
 class GoalView(BaseModel):
     text: str
     spec: str
     targets: list[str] = Field(description="Measurable clauses, in canonical form.")
     semantic: list[str] = Field(default_factory=list, description="Clauses the plan must resolve.")
+    stated: list[StatedTarget] = Field(default_factory=list, description=(
+        "Targets the goal's words state (numbers with units, comparisons in words): what a plan may resolve "
+        "semantic clauses into, for the user to confirm."))
 
 
 class Excerpt(BaseModel):
@@ -135,6 +145,31 @@ class StateSummary(BaseModel):
     rationale: str = Field(default="", description="The brain's own rationale for this candidate, echoed back.")
 
 
+class ObservedValue(BaseModel):
+    """One labelled number a scouting run printed or wrote."""
+
+    label: str = Field(description="As the program wrote it: 'Accuracy', 'val_acc', 'latency (ms)', 'eval.f1'.")
+    value: Union[bool, int, float]
+    source: Literal["stdout", "stderr", "file"]
+    path: str | None = Field(default=None, description="file: the file written, relative to the repository root.")
+    key: str | None = Field(default=None, description="file: the dotted key (JSON, YAML) or column (CSV).")
+    line: str | None = Field(default=None, description="stdout/stderr: the line it was on.")
+    unit: str | None = None
+
+
+class Scouted(BaseModel):
+    """A scouting run of one candidate command (sandboxed, stdin closed, a short timeout): what it showed."""
+
+    run: str
+    cwd: str = "."
+    exit_code: int | None = None
+    timed_out: bool = False
+    duration_s: float = 0.0
+    waits_for_input: bool = Field(default=False, description="It stopped on reading stdin (closed): skip it.")
+    note: str = ""
+    values: list[ObservedValue] = Field(default_factory=list)
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
     protocol: Literal["remoroo.brain/1"] = PROTOCOL
@@ -160,6 +195,8 @@ class PlanRequest(_Request):
     candidates: list[CommandCandidate] = Field(
         default_factory=list, description="Commands found in the repository (README, Makefile, pyproject "
                                           "scripts, __main__ modules, test runners), each with its evidence.")
+    scouted: list[Scouted] = Field(default_factory=list, description=(
+        "Scouting runs of the candidates the brain asked to observe, with every number each printed or wrote."))
 
 
 class PatchRequest(_Request):
@@ -208,10 +245,13 @@ class PlanResponse(_Response):
     kind: Literal["plan"] = "plan"
     plan: Plan | None = None
     give_up: str | None = Field(default=None, description="Why no plan can be made.")
+    observe: list[str] = Field(default_factory=list, max_length=3, description=(
+        "Candidate commands (their 'run', as given) to scout before planning: the engine runs each once, "
+        "sandboxed, and the next request carries what they printed and wrote. Once per plan."))
 
     @model_validator(mode="after")
     def _one_answer(self) -> PlanResponse:
-        self._exactly_one(self.plan, self.give_up)
+        self._exactly_one(self.plan, self.give_up, self.observe)
         return self
 
 
