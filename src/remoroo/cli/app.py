@@ -203,6 +203,8 @@ def _confirmer(brain: str, repo: Path, sandbox: str) -> Any:
         for command in plan.commands:
             role = f" [{command.role}]" if getattr(command, "role", "job") != "job" else ""
             err.print(f"  {command.name}{role}: {command.run}", soft_wrap=True)
+        for resolved in getattr(plan, "resolved_targets", []):
+            err.print(f"  target read from the goal: {resolved.clause!r} -> {resolved.spec}", soft_wrap=True)
         ok = typer.confirm("Run them?", default=False, err=True)
         if ok:
             approved.update(commands)

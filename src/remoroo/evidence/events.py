@@ -108,6 +108,15 @@ class Baseline(_Event):
     inputs: list[str] = Field(default_factory=list, description="Files the commands read: protected from then on.")
 
 
+class Scouting(_Event):
+    """Candidate commands run once before planning, at the brain's request, to see what they report."""
+
+    event: Literal["scouting"] = "scouting"
+    commands: list[str]
+    values: dict[str, int] = Field(default_factory=dict, description="Command -> labelled numbers it showed.")
+    notes: dict[str, str] = Field(default_factory=dict)
+
+
 class TimeoutsFitted(_Event):
     """After the baseline: each job's timeout from then on, a multiple of what it took at baseline."""
 
@@ -320,8 +329,8 @@ class RunFinished(_Event):
 
 Event = Annotated[
     Union[RunStarted, ClusterJoined, PlanAccepted, PlanRejectedEvent, PlanGivenUp, PlanUnmeasurable, Hydrated,
-          HydrationExhausted, Baseline, TimeoutsFitted, PreflightFailed, InstrumentationRejected, InstrumentationVetoed,
-          Instrumented,
+          HydrationExhausted, Scouting, Baseline, TimeoutsFitted, PreflightFailed, InstrumentationRejected,
+          InstrumentationVetoed, Instrumented,
           DiagramWritten, WitnessesWritten, MeasuredAway, Replanned, PatchesRejected, CandidateDone, TurnDone, Final,
           Verification, Judged, BudgetExceededEvent, EngineFailed, Cancelled, BrainAsked, CandidateStarted,
           CandidateMeasured,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from remoroo.audit.paths import why_protected
@@ -12,12 +13,13 @@ from remoroo.index.discovery import discover_commands
 from remoroo.index.refs import command_defects, measurement_defects
 from remoroo.index.slice import build_slice, list_files
 from remoroo.loop.hydration import ask
+from remoroo.loop.scout import scout
 from remoroo.loop.state import Ending, Planned, RunContext
 from remoroo.loop.timeouts import baseline_ceiling
 from remoroo.model.goal import Goal
-from remoroo.model.plan import Plan, effective_goal
+from remoroo.model.plan import Command, Plan, effective_goal
 from remoroo.model.plan_rules import instrument_defects, path_defects, semantic_defects, service_defects
-from remoroo.protocol.wire import FileView, PlanRequest, StateSummary, new_request_id
+from remoroo.protocol.wire import FileView, PlanRequest, Scouted, StateSummary, new_request_id
 
 
 @dataclass(frozen=True)
@@ -37,16 +39,28 @@ def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
     """A validated plan with its effective goal, or the Ending that stops the run."""
     feedback = list(ask_for.feedback)
     attempts = ctx.config.max_plan_attempts
+    scouted: list[Scouted] = []
     for attempt in range(1, attempts + 1):
         if ctx.budgets.time_exhausted():
             return Ending("FAIL", "time budget used up while planning")
-        request = _request(ctx, ask_for, feedback)
+        request = _request(ctx, ask_for, feedback).model_copy(update={"scouted": scouted})
 
         def build(hydrated: list[FileView], notes: list[str], request: PlanRequest = request) -> PlanRequest:
             return request.model_copy(update={"hydrated": hydrated, "feedback": request.feedback + notes,
                                               "request_id": new_request_id()})
 
         response = ask(ctx, build, ctx.brain.plan, "plan")
+        if response.observe and not scouted:
+            looked = _scout(ctx, request, response.observe)
+            if isinstance(looked, Ending):
+                return looked
+            scouted = looked
+            request = request.model_copy(update={"scouted": scouted})
+            response = ask(ctx, partial(build, request=request), ctx.brain.plan, "plan")
+        if response.observe:
+            feedback.append("observe: the candidates were already scouted once (see 'scouted'); answer with a plan "
+                            "or give_up")
+            continue
         if response.plan is None:
             ctx.folder.append(PlanGivenUp(replan=ask_for.replan, reason=response.give_up))
             return Ending("FAIL", f"the brain could not plan: {response.give_up}")
@@ -70,6 +84,17 @@ def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
         return Planned(plan=plan, goal=goal, harness_text=harness_text(ctx.work_root, plan))
     last = feedback[-1] if feedback else "no plan"
     return Ending("FAIL", f"no valid plan after {attempts} attempt(s). {last}")
+
+
+def _scout(ctx: RunContext, request: PlanRequest, wanted: list[str]) -> list[Scouted] | Ending:
+    """The scouting runs the brain asked for, after the user (when asked) approved their commands."""
+    runs = [c for c in request.candidates if c.run in wanted and not c.service]
+    if runs and ctx.confirm is not None:
+        look = Plan(summary="scouting runs", commands=[
+            Command(name=f"scout{i}", run=c.run, cwd=c.cwd, env=c.env) for i, c in enumerate(runs, 1)])
+        if not ctx.confirm(look):
+            return Ending("FAIL", "the user declined the scouting runs (nothing was run)")
+    return scout(ctx, wanted, request.candidates, request.command_timeout_s)
 
 
 def _request(ctx: RunContext, ask_for: PlanAsk, feedback: list[str]) -> PlanRequest:

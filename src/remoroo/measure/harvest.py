@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from remoroo.measure.probes import junit_counts
 
@@ -34,14 +34,14 @@ _MAX_FILE = 2_000_000
 class Found:
     label: str
     value: Number
-    source: str  # stdout | stderr | file
+    source: Literal["stdout", "stderr", "file"]
     path: str | None = None
     key: str | None = None
     line: str | None = None
     unit: str | None = None
 
 
-def from_text(text: str, source: str) -> list[Found]:
+def from_text(text: str, source: Literal["stdout", "stderr"]) -> list[Found]:
     found: dict[str, Found] = {}
     for raw in text.splitlines()[-5000:]:
         line = raw.strip()
@@ -87,6 +87,29 @@ def from_file(path: Path, rel: str) -> list[Found]:
     else:
         return []
     return [Found(key.rsplit(".", 1)[-1], value, "file", rel, key) for key, value in _scalars(data)]
+
+
+def read_structured(path: Path, rel: str) -> object:
+    """A JSON, YAML or CSV artifact as data (a CSV file: its last row by column); LookupError when it is not."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LookupError(f"{rel} cannot be read: {exc}") from exc
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        row = csv_last_row(text)
+        if not row:
+            raise LookupError(f"{rel} is not a CSV file with a header and a row of numbers")
+        return row
+    if suffix in (".yaml", ".yml"):
+        data = _yaml(text)
+        if data is None:
+            raise LookupError(f"{rel} is not valid YAML (or PyYAML is not installed)")
+        return data
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise LookupError(f"{rel} is not valid JSON: {exc}") from exc
 
 
 def csv_last_row(text: str) -> dict[str, Number]:

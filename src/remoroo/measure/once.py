@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from remoroo.audit.behaviour import normalize
 from remoroo.measure.commands import CommandRun, Environment, execute
+from remoroo.measure.harvest import read_structured
 from remoroo.measure.probes import junit_cases, read_report_probe
 from remoroo.measure.protect import readonly_files
 from remoroo.model.metrics import is_memory, is_timing
@@ -252,10 +253,7 @@ def _from_artifact(inst: Instrument, tree: Path, start_wall: float) -> Value:
     source = _copied_from(artifact, tree)
     if source is not None:
         raise LookupError(f"{inst.path} is a byte-for-byte copy of {source}, not a result of this run")
-    try:
-        data: object = json.loads(artifact.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LookupError(f"{inst.path} is not valid JSON: {exc}") from exc
+    data = read_structured(artifact, inst.path or "")
     for part in (inst.key or "").split("."):
         if isinstance(data, dict) and part in data:
             data = data[part]

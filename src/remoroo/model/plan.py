@@ -81,9 +81,11 @@ class Instrument(BaseModel):
     probe: Literal["runtime_s", "cpu_s", "exit_code", "code_runs", "peak_memory_mb", "tests_passed", "tests_failed",
                    "tests_pass", "coverage", "deterministic"] | None = None
     path: str | None = Field(default=None, description=(
-        "json_artifact: file relative to the repo root; tests_* probes: the JUnit XML the command writes; "
+        "json_artifact: a JSON, YAML or CSV file relative to the repo root (CSV: the last row); "
+        "tests_* probes: the JUnit XML the command writes; "
         "coverage: coverage.py's JSON report."))
-    key: str | None = Field(default=None, description="json_artifact: dotted key, e.g. 'eval.accuracy'.")
+    key: str | None = Field(default=None, description=(
+        "json_artifact: dotted key, e.g. 'eval.accuracy' (CSV: the column name)."))
     pattern: str | None = Field(default=None, description="stdout: regex whose first group is the value.")
     name: str | None = Field(default=None, description="emit: the name passed to remoroo.emit (default: metric).")
 

@@ -17,12 +17,22 @@ from remoroo.brain.search.discover import TEST_COMMAND, command_candidates, sour
 from remoroo.brain.search.instrument import instrument_metrics
 from remoroo.brain.search.localize import Localizer
 from remoroo.brain.search.mutate import Module, Site, parse
+from remoroo.brain.search.observed import from_scouting, resolve_semantic, scouted_for, to_scout
 from remoroo.brain.search.tags import Mutation, mutation_tag, read_tag, tuning_tag
 from remoroo.brain.search.tune import optuna_values, step_values
 from remoroo.model.decide import score
-from remoroo.model.goal import Goal, is_number
+from remoroo.model.goal import Goal, Literal_, is_number
 from remoroo.model.patch import PatchProposal
-from remoroo.model.plan import Command, Instrument, PatchIntent, Plan, Readiness, Unmeasurable, required_metrics
+from remoroo.model.plan import (
+    Command,
+    Instrument,
+    PatchIntent,
+    Plan,
+    Readiness,
+    ResolvedTarget,
+    Unmeasurable,
+    required_metrics,
+)
 from remoroo.model.spec import parse_goal
 from remoroo.protocol.wire import (
     AnyRequest,
@@ -55,27 +65,44 @@ class SearchBrain:
 
     # plan ----------------------------------------------------------------------
     def plan(self, request: PlanRequest) -> PlanResponse:
-        goal = _goal(request)
+        resolved, unmeasurable = resolve_semantic(request.goal, [t.split()[0] for t in request.goal.targets])
+        goal = _goal(request, [r.spec for r in resolved])
         metrics = required_metrics(goal)
+        flags = {t.metric for t in goal.targets if isinstance(t.rhs, Literal_) and isinstance(t.rhs.value, bool)}
         views = request.context.files
         candidates = command_candidates(views, metrics, request.candidates)
         if not candidates:
             return PlanResponse(give_up="the engine found no command to run (no README command, Makefile target, "
                                         "console script, __main__ module or top-level script)")
+        scouted = request.scouted
+        usable = [c for c in candidates if not getattr(scouted_for(c, scouted), "waits_for_input", False)]
+        if scouted:  # commands that ran cleanly first, then the rest as ranked
+            usable.sort(key=lambda c: 0 if getattr(scouted_for(c, scouted), "exit_code", None) == 0 else 1)
         missing: dict[str, str] = {}
-        for cand in candidates:
-            found = {m: source_metric(m, cand, views, request.observations, "main") for m in metrics}
+        for cand in usable:
+            found = {m: source_metric(m, cand, views, request.observations, "main", flag=m in flags) for m in metrics}
+            scout = scouted_for(cand, scouted)
+            for m in [m for m, inst in found.items() if inst is None and scout is not None]:
+                assert scout is not None
+                found[m] = from_scouting(m, scout, "main")
             sourced = {m: inst for m, inst in found.items() if inst is not None}
             unsourced = [m for m in found if m not in sourced]
             if not unsourced:
-                return PlanResponse(plan=self._plan(cand, sourced, views, request))
+                return PlanResponse(plan=self._plan(cand, sourced, views, request, resolved, unmeasurable))
             missing.setdefault(cand.run, ", ".join(unsourced))
-        first = candidates[0]
+        if not scouted and to_scout(usable):
+            return PlanResponse(observe=to_scout(usable))
+        notes = "; ".join(f"'{s.run}': {s.note}" for s in scouted if s.note)
+        if not usable:
+            return PlanResponse(give_up=f"every command found waits for input or cannot run ({notes})")
+        first = usable[0]
         return PlanResponse(give_up=(
             f"cannot find where {missing[first.run]} is computed or reported in the files reachable from "
-            f"'{first.run}' ({first.evidence}); emit it with remoroo.emit, print NAME=value, or name a probe"))
+            f"'{first.run}' ({first.evidence}), nor in what the scouting runs printed or wrote"
+            + (f" ({notes})" if notes else "") + "; emit it with remoroo.emit, print NAME=value, or name a probe"))
 
-    def _plan(self, cand, found: dict[str, Instrument], views, request: PlanRequest) -> Plan:  # noqa: ANN001
+    def _plan(self, cand, found: dict[str, Instrument], views, request: PlanRequest,  # noqa: ANN001
+              resolved: list[ResolvedTarget], unmeasurable: list[Unmeasurable]) -> Plan:
         tests = [v.path for v in views if _TEST_FILE.search(v.path)]
         return Plan(
             summary=f"search brain: run '{cand.run}' (found by {cand.evidence}); mutate code on its call path",
@@ -85,9 +112,8 @@ class SearchBrain:
             patch_intents=[PatchIntent(description="mutations and constant tuning on the call path",
                                        files=cand.files)],
             protected_paths=tests,
-            unmeasurable=[Unmeasurable(clause=s, reason="the offline search brain cannot turn this clause into a "
-                                                        "measurable target; state it as NAME OP VALUE")
-                          for s in request.goal.semantic],
+            resolved_targets=resolved,
+            unmeasurable=unmeasurable,
         )
 
     # patch ---------------------------------------------------------------------
@@ -107,8 +133,8 @@ class SearchBrain:
         proposals = self._constants(modules, local, trials, goal)
         repairs = [(m, s) for m in modules.values() for s in m.sites
                    if s.kind != "constant" and s.id not in tried_ids]
-        repairs.sort(key=lambda ms: (-local.score(ms[1]), _REPAIR_ORDER.index(ms[1].kind), ms[1].path,
-                                     ms[1].line, ms[1].description))
+        repairs.sort(key=lambda ms: (-local.score(ms[1]), ms[1].speculative, _REPAIR_ORDER.index(ms[1].kind),
+                                     ms[1].path, ms[1].line, ms[1].description))
         tuning_first = any(t.direction in ("minimize", "maximize") for t in goal.targets)
         repair_props = [_proposal(m, s, f"{mutation_tag(s.id)} {s.kind} {s.path}:{s.line} in "
                                         f"{s.function or '<module>'}: {s.description}") for m, s in repairs]
@@ -170,8 +196,9 @@ def _interleave(first: list, second: list) -> list:  # noqa: ANN001
     return out
 
 
-def _goal(request: PlanRequest | PatchRequest) -> Goal:
-    return parse_goal(request.goal.text, ", ".join(request.goal.targets) or request.goal.spec)
+def _goal(request: PlanRequest | PatchRequest, resolved: list[str] | None = None) -> Goal:
+    specs = [*request.goal.targets, *(resolved or [])]
+    return parse_goal(request.goal.text, ", ".join(specs) or request.goal.spec)
 
 
 def _tried(request: PatchRequest, goal: Goal) -> tuple[set[str], dict[str, list[tuple[float, float]]]]:

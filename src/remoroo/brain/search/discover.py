@@ -89,9 +89,12 @@ def command_candidates(views: list[FileView], metrics: list[str], given: list[Co
 
 
 def source_metric(metric: str, command: Ranked, views: list[FileView],
-               observations: dict[str, str], command_name: str) -> Instrument | None:
-    """Where ``metric`` comes from, or None when the shown files do not say."""
+                  observations: dict[str, str], command_name: str, flag: bool = False) -> Instrument | None:
+    """Where ``metric`` comes from, or None when the shown files do not say. With ``flag`` (the target compares
+    it with true/false), a count of passed tests is asked as the yes/no 'every test passed'."""
     probe = PROBE_ALIASES.get(metric, metric)
+    if flag and probe == "tests_passed":
+        probe = "tests_pass"
     if probe in FILE_PROBES and probe != "coverage":
         if not any(re.search(r"(^|/)test_[^/]*\.py$|_test\.py$", v.path) for v in views):
             return None  # no tests to run

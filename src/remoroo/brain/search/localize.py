@@ -1,9 +1,16 @@
 """Fault localisation: which sites to mutate first.
 
-Evidence, strongest first: frames of a stack trace in the log tails (the
-exception's or, on a timeout, the stack at the kill), the functions on the
-call path of the measured command, and functions whose text mentions a
-metric of the goal.
+Evidence, strongest first: frames of a stack trace in the log tails and
+the witnesses (the exception's, a failing assertion's in pytest's short form
+``path.py:12: in func``, or, on a timeout, the stack at the kill), the
+functions on the call path of the measured command, the functions whose
+result reaches the line that reports a metric (its data flow), and functions
+named like a metric. The goal's other words only break ties: "fix the main
+function" must not pull every candidate into ``main()``.
+
+Constants: the usual knobs (epochs, learning rate, batch size, hidden size,
+iterations, repeats) and names like a goal metric come before numerical
+internals (eps, axis, tolerances), and plumbing (ports, seeds) comes last.
 """
 
 from __future__ import annotations
@@ -17,24 +24,33 @@ from remoroo.protocol.wire import PatchRequest
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _FAULT_FRAME = re.compile(r'File "([^"]+)", line (\d+) in (\S+)')  # faulthandler's format
+_PYTEST_FRAME = re.compile(r"^([\w./\-]+\.py):(\d+): in (\w+)", re.M)  # pytest's short traceback
+_CALL = re.compile(r"\b(\w+)\s*\(")
 
 
 class Localizer:
     def __init__(self, request: PatchRequest, goal: Goal) -> None:
         files = {v.path: v.content for v in request.context.files if v.content is not None}
         self.frames: list[tuple[str, int, str]] = []
-        for text in request.log_tails.values():
-            for regex in (_FRAME, _FAULT_FRAME):
+        texts = list(request.log_tails.values()) + [w.output_tail for w in request.witnesses]
+        for text in texts:
+            for regex in (_FRAME, _FAULT_FRAME, _PYTEST_FRAME):
                 for path, line, func in regex.findall(text):
                     rel = next((f for f in files if path == f or path.endswith("/" + f)), None)
-                    if rel is not None:
+                    if rel is not None and not _TEST_PATH.search(rel):
                         self.frames.append((rel, int(line), func))
+        for witness in request.witnesses:
+            for frame in witness.stack:
+                rel = next((f for f in files if frame.file == f or frame.file.endswith("/" + f)), None)
+                if rel is not None and not _TEST_PATH.search(rel):
+                    self.frames.append((rel, frame.line, frame.function))
         entries = [t for c in request.plan.commands for t in c.run.split()[1:] if t in files]
         self.path_files = {f for e in entries for f in reachable(e, files)} if entries else set(files)
         called = "\n".join(files[f] for f in self.path_files)
         self.called = set(re.findall(r"\b(\w+)\s*\(", called))
-        self.words = {m.lower() for m in goal.metric_names} | {
-            w.lower() for w in re.findall(r"[A-Za-z]{4,}", goal.text)}
+        self.metrics = {m.lower() for m in goal.metric_names}
+        self.words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", goal.text)} - self.metrics
+        self.flow = _data_flow(goal.metric_names, [files[f] for f in self.path_files])
         self.files = files
 
     def score(self, site: Site) -> float:
@@ -50,10 +66,13 @@ class Localizer:
             value += 5.0
             if site.function and site.function.split(".")[-1] in self.called:
                 value += 10.0
+        if site.function and site.function.split(".")[-1] in self.flow:
+            value += 8.0  # its result reaches the line that reports a metric
         lowered = site.function.lower() + " " + site.path.lower() + " " + site.key.lower()
-        value += sum(3.0 for w in self.words if w in lowered)
-        if site.kind == "constant" and _PLUMBING.search(site.key.rsplit(":", 1)[-1]):
-            value -= 20.0  # ports, hosts, seeds and verbosity are plumbing, not the fault
+        value += sum(3.0 for w in self.metrics if w in lowered)
+        value += sum(0.01 for w in self.words if w in lowered)  # the goal's other words: a tie-breaker only
+        if site.kind == "constant":
+            value += _knob_bonus(site.key.rsplit(":", 1)[-1])
         return value
 
     def _module_constant(self, site: Site) -> float:
@@ -65,10 +84,43 @@ class Localizer:
             if re.search(rf"\b{re.escape(name)}\b", body):
                 proxy = Site(site.path, "constant", site.line, func, site.description, site.node, key=site.key)
                 best = max(best, self.score(proxy))
-        return best + sum(3.0 for w in self.words if w in name.lower())
+        return best + sum(3.0 for w in self.metrics if w in name.lower()) + _knob_bonus(name) + sum(
+            0.01 for w in self.words if w in name.lower())
 
 
 _PLUMBING = re.compile(r"port|host|seed|verbose|verbosity|debug|workers|timeout|log", re.I)
+_KNOBS = re.compile(r"epoch|(^|_)lr($|_)|learning_rate|rate|batch|hidden|iteration|iters?($|_)|n_iter|repeat|steps?$|"
+                    r"rounds|estimators|depth|layers|units|neurons|momentum|decay|warmup|patience|threshold|"
+                    r"max_len|window|k$|neighbors|clusters|trees|size", re.I)
+_INTERNALS = re.compile(r"eps|epsilon|axis|dim|keepdims|ddof|tol|dtype|min_value|clip|offset|index|idx", re.I)
+_TEST_PATH = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
+
+
+def _knob_bonus(name: str) -> float:
+    """Hyperparameters first, numerical internals after them, plumbing last."""
+    if _PLUMBING.search(name):
+        return -20.0  # ports, hosts, seeds and verbosity are plumbing, not the fault
+    if _INTERNALS.search(name) and not _KNOBS.search(name):
+        return -12.0
+    return 12.0 if _KNOBS.search(name) else 0.0
+
+
+def _data_flow(metrics: list[str], texts: list[str]) -> set[str]:
+    """Functions called on a line that reports a metric, or that assigns a variable such a line reads."""
+    names: set[str] = set()
+    for text in texts:
+        lines = text.splitlines()
+        for metric in metrics:
+            for i, line in enumerate(lines):
+                if metric not in line or not re.search(r"print|emit|dump|write|log|return|\[|:", line):
+                    continue
+                names |= set(_CALL.findall(line))
+                for var in set(re.findall(r"\{(\w+)", line)) | set(re.findall(r",\s*(\w+)\s*\)", line)):
+                    for earlier in lines[max(0, i - 30):i]:
+                        if re.match(rf"\s*{re.escape(var)}\s*=", earlier):
+                            names |= set(_CALL.findall(earlier))
+    return names - {"print", "str", "int", "float", "round", "len", "format", "emit", "dump", "dumps", "open",
+                    "write", "range"}
 _DEF = re.compile(r"^([ \t]*)def (\w+)", re.M)
 
 

@@ -1,8 +1,11 @@
 """Mutation sites of a Python module, found and rewritten with libcst.
 
-Repairs: relational operator replacement, ``+``/``-`` swaps, off-by-one on
-``range`` bounds and subscript indices, boolean negation, and deletion of
-sleeps and of dead statements after ``return``/``raise``. Tunable constants:
+Repairs: relational operator replacement, ``+``/``-`` swaps, operator swaps in
+a returned expression (``return a * b`` -> ``a + b``...), off-by-one on
+``range`` bounds, subscript indices, returned values, comparison bounds and
+integer arithmetic (``± 1``, and dropping a ``± k`` term: ``return b + 1`` ->
+``return b``), boolean negation, and deletion of sleeps and of dead
+statements after ``return``/``raise``. Tunable constants:
 numbers bound to a name, a parameter default, a keyword argument or an
 augmented assignment. Rewrites go through libcst, so formatting and comments
 survive.
@@ -26,6 +29,9 @@ _CMP_SWAPS: dict[type[cst.CSTNode], tuple[type[cst.CSTNode], ...]] = {
     cst.Equal: (cst.NotEqual,),
 }
 _BIN_SWAPS: dict[type[cst.CSTNode], type[cst.CSTNode]] = {cst.Add: cst.Subtract, cst.Subtract: cst.Add}
+# in a returned expression, the other arithmetic operators too (a formula with the wrong operation)
+_RETURN_OPS: tuple[type[cst.BaseBinaryOp], ...] = (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide, cst.Divide,
+                                                    cst.Modulo, cst.Power)
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Site:
     replacement: cst.CSTNode | None = None
     key: str = ""
     value: float | None = None
+    speculative: bool = False  # a change with no sign in the code that it is wrong (a bound moved by one): tried later
 
     @property
     def id(self) -> str:
@@ -104,6 +111,7 @@ class _Collector(cst.CSTVisitor):
         self.path = path
         self.scope: list[str] = []
         self.sites: list[Site] = []
+        self.described: set[tuple[int, str]] = set()
 
     # scope -----------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -122,9 +130,14 @@ class _Collector(cst.CSTVisitor):
         self.scope.pop()
 
     # helpers ---------------------------------------------------------------
-    def _add(self, kind: str, node: cst.CSTNode, replacement: cst.CSTNode, description: str) -> None:
+    def _add(self, kind: str, node: cst.CSTNode, replacement: cst.CSTNode, description: str,
+             speculative: bool = False) -> None:
         line = self.get_metadata(PositionProvider, node).start.line
-        self.sites.append(Site(self.path, kind, line, ".".join(self.scope), description, node, replacement))
+        if (line, description) in self.described:
+            return  # two readings of one change (a range bound that is also an integer term): one site
+        self.described.add((line, description))
+        self.sites.append(Site(self.path, kind, line, ".".join(self.scope), description, node, replacement,
+                               speculative=speculative))
 
     def _const(self, node: cst.CSTNode, name: str, description: str) -> None:
         value = number_of(node)
@@ -138,6 +151,14 @@ class _Collector(cst.CSTVisitor):
     # repairs ---------------------------------------------------------------
     def visit_Comparison(self, node: cst.Comparison) -> None:
         for i, target in enumerate(node.comparisons):
+            if isinstance(target.operator, (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)) \
+                    and not (isinstance(target.comparator, cst.BinaryOperation) and
+                             isinstance(target.comparator.right, cst.Integer)):
+                for bound in _plus_minus_one(target.comparator):  # 'i < n' -> 'i < n - 1', 'i < n + 1'
+                    targets = list(node.comparisons)
+                    targets[i] = target.with_changes(comparator=bound)
+                    new = node.with_changes(comparisons=targets)
+                    self._add("off_by_one", node, new, f"{_code(node)!r} -> {_code(new)!r}", speculative=True)
             for new_op in _CMP_SWAPS.get(type(target.operator), ()):
                 op: cst.CSTNode = _same_spacing(target.operator, new_op)
                 targets = list(node.comparisons)
@@ -151,6 +172,25 @@ class _Collector(cst.CSTVisitor):
             op: cst.CSTNode = _same_spacing(node.operator, swap)
             self._add("arithmetic", node, node.with_changes(operator=op),
                       f"{_code(node)!r}: {_op(node.operator)} -> {_op(op)}")
+        if isinstance(node.operator, (cst.Add, cst.Subtract)) and isinstance(node.right, cst.Integer):
+            for new_value in _off_by_one(node):  # 'b + 1' -> 'b', 'b + 2'; 'n - 1' -> 'n', 'n - 2'
+                self._add("off_by_one", node, new_value, f"{_code(node)!r} -> {_code(new_value)!r}")
+
+    def visit_Return(self, node: cst.Return) -> None:
+        value = node.value
+        if value is None or not _numeric_looking(value):
+            return
+        if isinstance(value, cst.BinaryOperation) and not isinstance(value.right, cst.Integer):
+            for op_type in _RETURN_OPS:
+                if isinstance(value.operator, op_type) or (op_type in (cst.Add, cst.Subtract) and
+                                                           type(value.operator) in _BIN_SWAPS):
+                    continue  # the same operator, or the +/- swap every expression already has
+                new = value.with_changes(operator=_same_spacing(value.operator, op_type))
+                self._add("arithmetic", value, new, f"return {_code(value)!r} -> {_code(new)!r}", speculative=True)
+        if not (isinstance(value, cst.BinaryOperation) and isinstance(value.right, cst.Integer)):
+            for new_value in _plus_minus_one(value):
+                self._add("off_by_one", value, new_value, f"return {_code(value)!r} -> {_code(new_value)!r}",
+                          speculative=True)
 
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Name) and node.func.value == "range":
@@ -236,6 +276,31 @@ def _off_by_one(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
         return []
     return [cst.BinaryOperation(left=expr, operator=cst.Add(), right=one),
             cst.BinaryOperation(left=expr, operator=cst.Subtract(), right=one)]
+
+
+def _numeric_looking(expr: cst.BaseExpression) -> bool:
+    """An expression that may be a number: not a literal string, collection, bool, None or comparison."""
+    if isinstance(expr, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString, cst.List, cst.Tuple,
+                         cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp, cst.GeneratorExp, cst.Lambda,
+                         cst.Comparison, cst.BooleanOperation, cst.Await, cst.Yield)):
+        return False
+    if isinstance(expr, cst.Name) and expr.value in ("True", "False", "None", "self"):
+        return False
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
+        return False
+    return not isinstance(expr, cst.Float)
+
+
+def _plus_minus_one(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """``expr + 1`` and ``expr - 1`` for an integer-looking expression (a literal moves by one instead)."""
+    if not _numeric_looking(expr) or isinstance(expr, cst.Call) and _code(expr.func) in ("str", "repr", "float"):
+        return []
+    if isinstance(expr, cst.Integer):
+        return _off_by_one(expr)
+    inner = expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()]) \
+        if isinstance(expr, (cst.BinaryOperation, cst.IfExp)) else expr
+    return [cst.BinaryOperation(left=inner, operator=op, right=cst.Integer("1"))
+            for op in (cst.Add(), cst.Subtract())]
 
 
 def _is_sleep(stmt: cst.CSTNode) -> bool:
