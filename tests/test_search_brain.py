@@ -23,9 +23,12 @@ from remoroo.protocol.wire import (
     ContextSlice,
     FileView,
     GoalView,
+    ObservedValue,
     PatchRequest,
     PatchResponse,
     PlanRequest,
+    PlanResponse,
+    Scouted,
     StateSummary,
 )
 
@@ -179,8 +182,13 @@ def test_plan_sources_metrics_and_refuses_unsourced_ones(tmp_path: Path) -> None
     assert sources == {"fib_10": "stdout", "runtime_s": "probe"}
     assert plan.plan.protected_paths == ["tests/test_fib.py"]
     assert "main.py: top-level script" in plan.plan.summary  # the evidence of the chosen command
-    unsourced = SearchBrain().respond(_plan_request(tmp_path / "b", FILES, ["accuracy >= 0.9"]))
-    assert unsourced.give_up is not None and "accuracy" in unsourced.give_up
+    request = _plan_request(tmp_path / "b", FILES, ["accuracy >= 0.9"])
+    unsourced = SearchBrain().respond(request)  # the code does not say: it asks to see the commands run
+    assert isinstance(unsourced, PlanResponse) and unsourced.observe == ["python3 main.py"]
+    seen = request.model_copy(update={"scouted": [Scouted(run="python3 main.py", exit_code=0, values=[
+        ObservedValue(label="fib_10", value=55, source="stdout", line="fib_10=55")])]})
+    unsourced = SearchBrain().respond(seen)  # ran, and showed no accuracy: a clear give-up
+    assert unsourced.give_up is not None and "accuracy" in unsourced.give_up and "scouting" in unsourced.give_up
     nothing = SearchBrain().respond(_plan_request(tmp_path / "c", {"lib.py": "X = 1\n"}, ["x == 1"]))
     assert nothing.give_up is not None and "no command" in nothing.give_up
 

@@ -66,11 +66,24 @@ def _shallow(path: str, depth: int = 2) -> bool:
 
 
 def _entry_of(run: str, base: str, index: RepoIndex) -> str | None:
-    for token in run.split()[1:]:
+    tokens = run.split()
+    for i, token in enumerate(tokens[1:], 1):
+        if token == "-m" and i + 1 < len(tokens):  # python3 -m pkg.mod: the module's file
+            module = tokens[i + 1].replace(".", "/")
+            for rel in (f"{module}.py", f"{module}/__main__.py", f"src/{module}.py", f"src/{module}/__main__.py"):
+                rel = str(PurePosixPath(base) / rel) if base not in ("", ".") else rel
+                if rel in index.files:
+                    return rel
         rel = str(PurePosixPath(base) / token) if base not in ("", ".") else token
         if rel in index.files:
             return rel
     return None
+
+
+def _in_package(path: str, index: RepoIndex) -> bool:
+    """A module inside a package (its folder has an __init__.py): run with -m, so its package imports resolve."""
+    parent = PurePosixPath(path).parent
+    return str(parent) not in ("", ".") and str(parent / "__init__.py") in index.files
 
 
 def readme_commands(text: str) -> list[tuple[int, str]]:
@@ -156,8 +169,13 @@ def _entry_points(root: Path, index: RepoIndex) -> list[CommandCandidate]:
                 out.append(CommandCandidate(run=f"python3 -m {module}", env=env, source="main_module", entry=path,
                                             evidence=point.evidence))
         elif point.kind == "main_guard" and not PurePosixPath(path).name.startswith("setup"):
-            out.append(CommandCandidate(run=f"python3 {path}", source="main_guard", entry=path,
-                                        evidence=point.evidence))
+            if _in_package(path, index):
+                module, env = _module_of(path)
+                out.append(CommandCandidate(run=f"python3 -m {module}", env=env, source="main_guard", entry=path,
+                                            evidence=point.evidence))
+            else:
+                out.append(CommandCandidate(run=f"python3 {path}", source="main_guard", entry=path,
+                                            evidence=point.evidence))
         elif point.kind == "go_main":
             directory = str(PurePosixPath(path).parent)
             out.append(CommandCandidate(run="go run .", cwd=directory, source="go", entry=path,

@@ -33,13 +33,15 @@ class PlanAsk:
     history: tuple[StateSummary, ...] = ()
     feedback: tuple[str, ...] = ()
     observations: dict[str, str] = field(default_factory=dict)
+    scouted: tuple[Scouted, ...] = ()  # what the previous plan's baseline printed and wrote, as a scouting run shows
 
 
 def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
     """A validated plan with its effective goal, or the Ending that stops the run."""
     feedback = list(ask_for.feedback)
     attempts = ctx.config.max_plan_attempts
-    scouted: list[Scouted] = []
+    scouted: list[Scouted] = list(ask_for.scouted)
+    looked = False  # the brain may ask for scouting runs once per plan
     for attempt in range(1, attempts + 1):
         if ctx.budgets.time_exhausted():
             return Ending("FAIL", "time budget used up while planning")
@@ -50,11 +52,12 @@ def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
                                               "request_id": new_request_id()})
 
         response = ask(ctx, build, ctx.brain.plan, "plan")
-        if response.observe and not scouted:
-            looked = _scout(ctx, request, response.observe)
-            if isinstance(looked, Ending):
-                return looked
-            scouted = looked
+        if response.observe and not looked:
+            looked = True
+            seen = _scout(ctx, request, response.observe)
+            if isinstance(seen, Ending):
+                return seen
+            scouted = scouted + seen
             request = request.model_copy(update={"scouted": scouted})
             response = ask(ctx, partial(build, request=request), ctx.brain.plan, "plan")
         if response.observe:

@@ -25,13 +25,15 @@ from remoroo.index.slice import build_slice, plan_entries
 from remoroo.loop.hydration import ask
 from remoroo.loop.observe import audit_change, log_tails, protection, provenance, witnesses
 from remoroo.loop.planning import PlanAsk, make_plan
+from remoroo.loop.scout import harvest_measurement
 from remoroo.loop.state import Ending, Kept, Planned, Progress, RunContext, Setup
 from remoroo.loop.timeouts import fitted, hung_baseline
 from remoroo.measure.repeat import baseline_repeats, noise_floors, repeats_for
 from remoroo.model.decide import Noise
 from remoroo.model.goal import BaselineRef, is_number
+from remoroo.model.names import best_label
 from remoroo.patch.apply import apply_proposal
-from remoroo.protocol.wire import FileView, InstrumentRequest, StateSummary
+from remoroo.protocol.wire import FileView, InstrumentRequest, Scouted, StateSummary
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ def prepare(ctx: RunContext) -> tuple[Setup, Progress] | Ending:
     ask_for = PlanAsk()
     start, instrumented_diff = ctx.workspace.base, ""
     unsourced = Unsourced({})
+    declined, reread = "", False
     for _ in range(ctx.config.max_plan_attempts):
         planned = make_plan(ctx, ask_for)
         if isinstance(planned, Ending):
@@ -71,9 +74,16 @@ def prepare(ctx: RunContext) -> tuple[Setup, Progress] | Ending:
         found = check_baseline(setup, progress)
         if not isinstance(found, Unsourced):
             return found or (setup, progress)
+        seen = harvest_measurement(setup.plan, setup.baseline, ctx.work_root)
+        if not reread and reported(found.missing, seen):  # reported, not where the plan looked: replan once first
+            reread = True
+            ask_for = _replan_ask(planned, progress, found, seen)
+            ctx.folder.append(PreflightFailed(missing=found.missing))
+            unsourced = found
+            continue
         instrumentation = instrument(ctx, setup, progress, found)
-        if isinstance(instrumentation, Ending):
-            return instrumentation
+        if isinstance(instrumentation, Ending):  # nothing to add to the code: a plan that reads it elsewhere may
+            declined, instrumentation = instrumentation.reason, None
         if instrumentation is not None:
             start, instrumented_diff = instrumentation.commit, instrumented_diff + instrumentation.diff
             setup, progress = baseline(ctx, planned, start, instrumented_diff)
@@ -81,11 +91,25 @@ def prepare(ctx: RunContext) -> tuple[Setup, Progress] | Ending:
             if not isinstance(found, Unsourced):
                 return found or (setup, progress)
         unsourced = found
-        ask_for = PlanAsk(goal=planned.goal, previous=planned.plan, history=progress.history, feedback=(found.message,),
-                          observations=dict(progress.log_tails))
+        ask_for = _replan_ask(planned, progress, found,
+                              harvest_measurement(setup.plan, setup.baseline, ctx.work_root))
         ctx.folder.append(PreflightFailed(missing=found.missing))
     missing = "; ".join(f"{m}: {r}" for m, r in unsourced.missing.items())
+    if declined:
+        return Ending("FAIL", declined)
     return Ending("FAIL", f"unmeasurable: the commands ran but no plan's instrumentation found a value ({missing})")
+
+
+def _replan_ask(planned: Planned, progress: Progress, found: Unsourced, seen: list[Scouted]) -> PlanAsk:
+    """The next plan request: the baseline run is a scouting run too, so every number it printed or wrote goes."""
+    return PlanAsk(goal=planned.goal, previous=planned.plan, history=progress.history, feedback=(found.message,),
+                   observations=dict(progress.log_tails), scouted=tuple(seen))
+
+
+def reported(missing: dict[str, str], seen: list[Scouted]) -> bool:
+    """Whether the run printed or wrote a value named like every missing metric."""
+    labels = [v.label for s in seen for v in s.values] + [v.key or "" for s in seen for v in s.values]
+    return bool(missing) and all(best_label(m, labels) is not None for m in missing)
 
 
 def baseline(ctx: RunContext, planned: Planned, start: str, instrumentation_diff: str) -> tuple[Setup, Progress]:

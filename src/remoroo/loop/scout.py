@@ -70,7 +70,33 @@ def _one(ctx: RunContext, cand: CommandCandidate, index: int, limit: float) -> S
             if waits else "timed out" if run.timed_out else "")
     return Scouted(run=cand.run, cwd=cand.cwd, exit_code=run.exit_code, timed_out=run.timed_out,
                    duration_s=round(run.duration_s, 3), waits_for_input=waits, note=note,
+                   error=_error(run.exit_code, stderr),
                    values=[_view(f) for f in values][:200])
+
+
+def harvest_measurement(plan: Plan, result: Measurement, tree: Path) -> list[Scouted]:
+    """A measured run (the baseline) seen as scouting runs: one per job, with what it printed and wrote."""
+    out: list[Scouted] = []
+    runs = {c.name: c for c in plan.commands}
+    for run in result.commands:
+        command = runs.get(run.name)
+        if command is None or run.role != "job":
+            continue
+        values = from_text(_read(run.stdout_log), "stdout") + from_text(_read(run.stderr_log), "stderr")
+        for rel in result.written[:50]:
+            values += from_file(tree / rel, rel)
+        out.append(Scouted(run=command.run, cwd=command.cwd, exit_code=run.exit_code, timed_out=run.timed_out,
+                           duration_s=round(run.duration_s, 3), error=_error(run.exit_code, _read(run.stderr_log)),
+                           values=[_view(f) for f in values][:200]))
+    return out
+
+
+def _error(code: int | None, stderr: str) -> str:
+    """The last line of a failing command's stderr (the exception), for the brain."""
+    if code in (0, None):
+        return ""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
 
 
 def _values(result: Measurement, tree: Path, started: float) -> list[Found]:

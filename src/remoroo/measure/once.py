@@ -219,7 +219,8 @@ def _probe(inst: Instrument, runs: list[CommandRun]) -> Value:
 def _from_stdout(inst: Instrument, runs: list[CommandRun], matched: dict[str, str]) -> Value:
     pattern = re.compile(inst.pattern or "")
     for run in reversed(runs):
-        text = Path(run.stdout_log).read_text(encoding="utf-8", errors="replace")
+        log = run.stderr_log if inst.stream == "stderr" else run.stdout_log
+        text = Path(log).read_text(encoding="utf-8", errors="replace")
         matches = list(pattern.finditer(text))
         if matches:
             last = matches[-1]
@@ -227,7 +228,7 @@ def _from_stdout(inst: Instrument, runs: list[CommandRun], matched: dict[str, st
             end = text.find("\n", last.end())
             matched[inst.metric] = text[start:end if end >= 0 else len(text)].rstrip("\r")
             return coerce(last.group(1))
-    raise LookupError(f"no line of {inst.command}'s stdout matched {inst.pattern!r}")
+    raise LookupError(f"no line of {inst.command}'s {inst.stream} matched {inst.pattern!r}")
 
 
 def _from_emit(inst: Instrument, runs: list[CommandRun], logs: Path) -> Value:

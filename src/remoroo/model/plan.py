@@ -87,6 +87,8 @@ class Instrument(BaseModel):
     key: str | None = Field(default=None, description=(
         "json_artifact: dotted key, e.g. 'eval.accuracy' (CSV: the column name)."))
     pattern: str | None = Field(default=None, description="stdout: regex whose first group is the value.")
+    stream: Literal["stdout", "stderr"] = Field(default="stdout", description=(
+        "stdout: the stream the pattern reads; 'stderr' for values a program logs (Python's logging module)."))
     name: str | None = Field(default=None, description="emit: the name passed to remoroo.emit (default: metric).")
 
     @property

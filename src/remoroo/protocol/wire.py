@@ -166,6 +166,7 @@ class Scouted(BaseModel):
     timed_out: bool = False
     duration_s: float = 0.0
     waits_for_input: bool = Field(default=False, description="It stopped on reading stdin (closed): skip it.")
+    error: str = Field(default="", description="A failing run: the last line of its stderr (the exception).")
     note: str = ""
     values: list[ObservedValue] = Field(default_factory=list)
 

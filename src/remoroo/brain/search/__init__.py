@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-from remoroo.brain.search.discover import TEST_COMMAND, command_candidates, source_metric
+from remoroo.brain.search.discover import TEST_COMMAND, Ranked, command_candidates, source_metric
 from remoroo.brain.search.instrument import instrument_metrics
 from remoroo.brain.search.localize import Localizer
 from remoroo.brain.search.mutate import Module, Site, parse
-from remoroo.brain.search.observed import from_scouting, resolve_semantic, scouted_for, to_scout
+from remoroo.brain.search.observed import from_scouting, resolve_semantic, scouted_for, to_scout, usable_run
 from remoroo.brain.search.tags import Mutation, mutation_tag, read_tag, tuning_tag
 from remoroo.brain.search.tune import optuna_values, step_values
 from remoroo.model.decide import score
@@ -65,33 +65,46 @@ class SearchBrain:
 
     # plan ----------------------------------------------------------------------
     def plan(self, request: PlanRequest) -> PlanResponse:
+        if request.replan > 0 and request.previous_plan is not None and not request.observations:
+            # stagnation: the search has no other reading of the repository, so it keeps the plan that measures
+            # (its candidates come from the history, which goes on)
+            return PlanResponse(plan=request.previous_plan)
         resolved, unmeasurable = resolve_semantic(request.goal, [t.split()[0] for t in request.goal.targets])
         goal = _goal(request, [r.spec for r in resolved])
         metrics = required_metrics(goal)
         flags = {t.metric for t in goal.targets if isinstance(t.rhs, Literal_) and isinstance(t.rhs.value, bool)}
         views = request.context.files
         candidates = command_candidates(views, metrics, request.candidates)
+        if not candidates and _tests_plan(request, metrics, resolved, unmeasurable) is not None:
+            return PlanResponse(plan=_tests_plan(request, metrics, resolved, unmeasurable))
         if not candidates:
             return PlanResponse(give_up="the engine found no command to run (no README command, Makefile target, "
                                         "console script, __main__ module or top-level script)")
         scouted = request.scouted
-        usable = [c for c in candidates if not getattr(scouted_for(c, scouted), "waits_for_input", False)]
+        usable = [c for c in candidates if usable_run(scouted_for(c, scouted))]
         if scouted:  # commands that ran cleanly first, then the rest as ranked
             usable.sort(key=lambda c: 0 if getattr(scouted_for(c, scouted), "exit_code", None) == 0 else 1)
+        failed = {i.metric: i for i in request.previous_plan.instrumentation} if request.previous_plan else {}
         missing: dict[str, str] = {}
         for cand in usable:
-            found = {m: source_metric(m, cand, views, request.observations, "main", flag=m in flags) for m in metrics}
             scout = scouted_for(cand, scouted)
-            for m in [m for m, inst in found.items() if inst is None and scout is not None]:
-                assert scout is not None
-                found[m] = from_scouting(m, scout, "main")
+            found: dict[str, Instrument | None] = {}
+            for m in metrics:
+                static = source_metric(m, cand, views, request.observations, "main", flag=m in flags)
+                seen = from_scouting(m, scout, "main") if scout is not None else None
+                # what the code suggests, unless that very reading already found nothing at baseline
+                found[m] = seen if seen is not None and (static is None or static == failed.get(m)) else static
             sourced = {m: inst for m, inst in found.items() if inst is not None}
             unsourced = [m for m in found if m not in sourced]
             if not unsourced:
                 return PlanResponse(plan=self._plan(cand, sourced, views, request, resolved, unmeasurable))
             missing.setdefault(cand.run, ", ".join(unsourced))
-        if not scouted and to_scout(usable):
-            return PlanResponse(observe=to_scout(usable))
+        unseen = to_scout([c for c in usable if scouted_for(c, scouted) is None])
+        if unseen:
+            return PlanResponse(observe=unseen)
+        tests_only = _tests_plan(request, metrics, resolved, unmeasurable)
+        if tests_only is not None:
+            return PlanResponse(plan=tests_only)
         notes = "; ".join(f"'{s.run}': {s.note}" for s in scouted if s.note)
         if not usable:
             return PlanResponse(give_up=f"every command found waits for input or cannot run ({notes})")
@@ -131,8 +144,10 @@ class SearchBrain:
         tried_ids, trials = _tried(request, goal)
         local = Localizer(request, goal)
         proposals = self._constants(modules, local, trials, goal)
+        # a speculative change (a returned value or a bound moved by one) fits any number to a target, so it is
+        # tried only where a stack trace or a failing test points: never as a way to reach an arbitrary value
         repairs = [(m, s) for m in modules.values() for s in m.sites
-                   if s.kind != "constant" and s.id not in tried_ids]
+                   if s.kind != "constant" and s.id not in tried_ids and (not s.speculative or local.evidence(s))]
         repairs.sort(key=lambda ms: (-local.score(ms[1]), ms[1].speculative, _REPAIR_ORDER.index(ms[1].kind),
                                      ms[1].path, ms[1].line, ms[1].description))
         tuning_first = any(t.direction in ("minimize", "maximize") for t in goal.targets)
@@ -148,7 +163,7 @@ class SearchBrain:
                    trials: dict[str, list[tuple[float, float]]], goal: Goal) -> list[PatchProposal | None]:
         sites = [(m, s) for m in modules.values() for s in m.sites if s.kind == "constant"]
         sites.sort(key=lambda ms: (-local.score(ms[1]), ms[1].path, ms[1].line, ms[1].key))
-        proposals: list[PatchProposal | None] = []
+        per_site: list[list[PatchProposal | None]] = []
         seed = self.seed + int(hashlib.sha1(goal.text.encode()).hexdigest()[:6], 16)
         for module, site in sites[:4]:
             assert site.value is not None
@@ -157,15 +172,41 @@ class SearchBrain:
             tried = {v for v, _ in history}
             values = [v for v in step_values(site.value, is_int) if v not in tried]
             values += optuna_values(history + [(site.value, _objective_of(history, site.value))], is_int, 2, seed)
+            mine: list[PatchProposal | None] = []
             for value in values:
                 if value in tried or value == site.value:
                     continue
                 tried.add(value)
                 shown = int(value) if is_int else value
-                proposals.append(_proposal(
+                mine.append(_proposal(
                     module, site, f"{tuning_tag(site.key, value)} tune {site.description} in {site.path}:{site.line}: "
                                   f"{_fmt(site.value)} -> {shown}", value))
-        return proposals
+            per_site.append(mine)
+        # the best-ranked knob leads, but every knob gets a try in each batch: one constant never fills a turn
+        lead = per_site[0][:2] if per_site else []
+        rest = [per_site[0][2:], *per_site[1:]] if per_site else []
+        return lead + _interleave(*rest) if rest else lead
+
+
+def _tests_plan(request: PlanRequest, metrics: list[str], resolved: list[ResolvedTarget],
+               unmeasurable: list[Unmeasurable]) -> Plan | None:
+    """A repository whose only command is its test suite, for a goal whose metrics all come from the tests."""
+    views = request.context.files
+    if not metrics or not any(c.source == "tests" for c in request.candidates):
+        return None
+    found = {m: source_metric(m, _NO_COMMAND, views, {}, "tests") for m in metrics}
+    if any(inst is None or inst.command != "tests" for inst in found.values()):
+        return None
+    code = [v.path for v in views if v.path.endswith(".py") and not _TEST_FILE.search(v.path)]
+    return Plan(summary="search brain: run the test suite (the repository's only command); mutate the code it tests",
+                commands=[Command(name="tests", run=TEST_COMMAND, timeout_s=request.command_timeout_s)],
+                instrumentation=[inst for inst in found.values() if inst is not None],
+                patch_intents=[PatchIntent(description="mutations of the code under test", files=code)],
+                protected_paths=[v.path for v in views if _TEST_FILE.search(v.path)],
+                resolved_targets=resolved, unmeasurable=unmeasurable)
+
+
+_NO_COMMAND = Ranked(run="", cwd=".", env={}, evidence="", entry=None)
 
 
 def _commands(cand, timeout_s: float, tests: bool = False) -> list[Command]:  # noqa: ANN001
@@ -189,10 +230,11 @@ def _objective_of(history: list[tuple[float, float]], value: float) -> float:
     return float("inf")
 
 
-def _interleave(first: list, second: list) -> list:  # noqa: ANN001
+def _interleave(*lists: list) -> list:  # noqa: ANN001
+    """Round robin over the lists: the first of each, then the second of each..."""
     out = []
-    for i in range(max(len(first), len(second))):
-        out += [x[i] for x in (first, second) if i < len(x)]
+    for i in range(max((len(x) for x in lists), default=0)):
+        out += [x[i] for x in lists if i < len(x)]
     return out
 
 

@@ -20,6 +20,8 @@ from remoroo.protocol.wire import CommandCandidate, FileView
 NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|True|False|true|false|nan|inf)"
 JUNIT_PATH = ".remoroo-junit.xml"
 TEST_COMMAND = f"python3 -m pytest -q -p no:cacheprovider --junitxml={JUNIT_PATH}"
+_LOGGED = re.compile(r"\blog(?:ger|ging)?\.(?:debug|info|warning|error|critical|exception)\(|sys\.stderr|"
+                     r"file\s*=\s*sys\.stderr|console\.error\(|eprintln!")
 _IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
 
 
@@ -40,6 +42,8 @@ class Ranked:
 def reachable(entry: str, files: dict[str, str]) -> list[str]:
     """The entry file and the repository modules it imports, transitively."""
     by_module = {_module_name(p): p for p in files if p.endswith(".py")}
+    for path in [p for p in files if p.endswith(".py") and p.startswith("src/")]:  # a src/ layout imports as pkg.mod
+        by_module.setdefault(_module_name(path[len("src/"):]), path)
     seen: list[str] = []
     todo = [entry]
     while todo:
@@ -113,10 +117,12 @@ def source_metric(metric: str, command: Ranked, views: list[FileView],
             if path:
                 return Instrument(metric=metric, source="json_artifact", path=path.group(1), key=metric)
     pattern = rf"(?<![\w.]){quoted}\s*[:=]\s*{NUMBER}"
-    printed = any(re.search(rf"{quoted}\s*[:=]", t) for t in texts)
-    seen = any(re.search(pattern, out) for key, out in observations.items() if key.endswith("stdout"))
-    if printed or seen:
-        return Instrument(metric=metric, source="stdout", command=command_name, pattern=pattern)
+    lines = [line for t in texts for line in t.splitlines() if re.search(rf"{quoted}\s*[:=]", line)]
+    seen = {key.rsplit(".", 1)[-1] for key, out in observations.items() if re.search(pattern, out)}
+    if lines or seen:
+        logged = (seen and "stdout" not in seen) or (lines and all(_LOGGED.search(line) for line in lines))
+        return Instrument(metric=metric, source="stdout", command=command_name, pattern=pattern,
+                          stream="stderr" if logged else "stdout")
     if any(re.search(rf"^[ \t]*{quoted}\s*=(?!=)", t, re.M) for t in texts):
         # computed but never reported: plan an emit, which the instrument call then adds
         return Instrument(metric=metric, source="emit", command=command_name)

@@ -26,6 +26,9 @@ _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
 _FAULT_FRAME = re.compile(r'File "([^"]+)", line (\d+) in (\S+)')  # faulthandler's format
 _PYTEST_FRAME = re.compile(r"^([\w./\-]+\.py):(\d+): in (\w+)", re.M)  # pytest's short traceback
 _CALL = re.compile(r"\b(\w+)\s*\(")
+_ASSERTION = re.compile(r"^(?:>\s+assert\b.*|E\s+\+\s+where\b.*|E\s+assert\b.*)$", re.M)
+_BUILTINS = {"assert", "len", "sum", "list", "dict", "set", "tuple", "sorted", "str", "int", "float", "abs", "round",
+             "isinstance", "all", "any", "min", "max", "repr", "approx", "where"}
 
 
 class Localizer:
@@ -39,6 +42,11 @@ class Localizer:
                     rel = next((f for f in files if path == f or path.endswith("/" + f)), None)
                     if rel is not None and not _TEST_PATH.search(rel):
                         self.frames.append((rel, int(line), func))
+        # a failing assertion names the functions it checked ('>   assert mean([2, 4, 6]) == 4', 'where 48 = mean(..)')
+        self.suspects: set[str] = set()
+        for text in texts:
+            for line in _ASSERTION.findall(text):
+                self.suspects |= set(_CALL.findall(line)) - _BUILTINS
         for witness in request.witnesses:
             for frame in witness.stack:
                 rel = next((f for f in files if frame.file == f or frame.file.endswith("/" + f)), None)
@@ -53,15 +61,23 @@ class Localizer:
         self.flow = _data_flow(goal.metric_names, [files[f] for f in self.path_files])
         self.files = files
 
+    def evidence(self, site: Site) -> bool:
+        """Whether a stack trace or a failing test points into the site's function."""
+        name = site.function.split(".")[-1]
+        return bool(name) and (name in self.suspects or
+                               any(path == site.path and func == name for path, _, func in self.frames))
+
     def score(self, site: Site) -> float:
         if site.kind == "constant" and not site.function:
             return self._module_constant(site)
-        value = 0.0
+        value = -30.0 if site.speculative else 0.0  # after the plain repairs of the same function
         for path, line, func in self.frames:
             if path == site.path:
                 value += 20.0
                 if func == site.function.split(".")[-1]:
                     value += 100.0 + 50.0 / (1 + abs(line - site.line))
+        if site.function and site.function.split(".")[-1] in self.suspects:
+            value += 60.0  # a failing assertion checked what it returns
         if site.path in self.path_files:
             value += 5.0
             if site.function and site.function.split(".")[-1] in self.called:

@@ -200,9 +200,12 @@ class _Collector(cst.CSTVisitor):
                     args[i] = arg.with_changes(value=new_value)
                     self._add("off_by_one", node, node.with_changes(args=args),
                               f"{_code(node)!r} -> {_code(node.with_changes(args=args))!r}")
+        callee = _code(node.func)
+        first = node.args[0].value if node.args and node.args[0].keyword is None else None
+        if isinstance(first, cst.SimpleString) and isinstance(first.evaluated_value, str):
+            callee = f"{callee}({first.evaluated_value})"  # add_argument("--epochs", default=2): the option names it
         for arg in node.args:
             if arg.keyword is not None and number_of(arg.value) is not None:
-                callee = _code(node.func)
                 self._const(arg.value, f"{callee}.{arg.keyword.value}", f"{callee}({arg.keyword.value}=...)")
 
     def visit_SubscriptElement(self, node: cst.SubscriptElement) -> None:

@@ -27,6 +27,17 @@ def to_scout(candidates: list[Ranked]) -> list[str]:
     return runs[:3]
 
 
+_LAUNCH = re.compile(r"No module named|ModuleNotFoundError|can't open file|No such file or directory|command not found|"
+                     r"No rule to make target|ImportError: attempted relative import")
+
+
+def usable_run(scout: Scouted | None) -> bool:
+    """A command worth planning: not seen yet, or seen to start (waiting for input or failing to launch is not)."""
+    if scout is None:
+        return True
+    return not scout.waits_for_input and not _LAUNCH.search(scout.error)
+
+
 def scouted_for(cand: Ranked, scouted: list[Scouted]) -> Scouted | None:
     return next((s for s in scouted if s.run == cand.run), None)
 
@@ -35,12 +46,12 @@ def from_scouting(metric: str, scout: Scouted, command_name: str) -> Instrument 
     """Where a scouting run showed ``metric``: the best-named value it printed on stdout or wrote to a file."""
     best: tuple[float, int, ObservedValue] | None = None
     for order, value in enumerate(scout.values):
-        if value.source == "stderr" or isinstance(value.value, bool) and not metric.startswith("tests_"):
-            continue  # stdout and files are what instrumentation reads
+        if isinstance(value.value, bool) and not metric.startswith("tests_"):
+            continue
         score = match(metric, value.label)
         if score < FLOOR or not _units_agree(metric, value):
             continue
-        score += 0.05 if value.source == "file" else 0.0  # a written result beats a printed one
+        score += {"file": 0.05, "stdout": 0.02, "stderr": 0.0}[value.source]  # written, then printed, then logged
         if best is None or (score, -order) > (best[0], -best[1]):
             best = (score, order, value)
     if best is None:
@@ -52,8 +63,9 @@ def from_scouting(metric: str, scout: Scouted, command_name: str) -> Instrument 
             return Instrument(metric=metric, source="probe", probe=probe, command=command_name, path=found.path)
         return Instrument(metric=metric, source="json_artifact", command=command_name, path=found.path,
                           key=found.key)
-    if found.source == "stdout" and found.line is not None:
-        return Instrument(metric=metric, source="stdout", command=command_name, pattern=_pattern(found))
+    if found.source in ("stdout", "stderr") and found.line is not None:
+        return Instrument(metric=metric, source="stdout", command=command_name, pattern=_pattern(found),
+                          stream="stderr" if found.source == "stderr" else "stdout")
     return None
 
 
