@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,38 @@ def test_two_cases_on_a_dask_local_cluster(suite: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert {k: (r["outcome"], r["status"]) for k, r in rows(out).items()} == {
         "fib_fix": ("SUCCESS", "run"), "impossible": ("FAIL", "run")}
+
+
+def test_include_by_folder_and_a_pattern_that_matches_nothing(suite: Path) -> None:
+    by_folder = discover(suite, [str(suite / "should_succeed" / "fib_fix")])
+    assert [c.case_id for c in by_folder] == ["fib_fix"]
+    assert [c.case_id for c in discover(suite, ["should_fail/impossible/"])] == ["impossible"]
+    assert [c.case_id for c in discover(suite, ["./edge"])] == ["broken", "hanging", "no_repo"]  # a category
+    assert {c.case_id for c in discover(suite, [str(suite / "should_fail")])} == {"impossible"}
+    done = cli("bench", str(suite), "--include", "fib-fix", timeout=60)
+    assert done.returncode == 2 and "'fib-fix' matches no case" in done.stderr and "fib_fix" in done.stderr
+
+
+def test_per_case_budgets_progress_on_stdout_and_a_board_after_every_case(suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "board"
+    command = [sys.executable, "-m", "remoroo.cli", "bench", str(suite), "--include", "should_*/*", "--rerun",
+               "--timeout", "90", "--max-turns", "1", "--out", str(out)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    seen: set[int] = set()
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            seen.add(len(json.loads((out / "leaderboard.json").read_text())["rows"]))
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert 1 in seen, "the board is written after the first case, not only at the end"
+    assert "[1/2]" in stdout and "[2/2]" in stdout and "python3" in stdout
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert board["python3"] and len(board["rows"]) == 2
+    for row in board["rows"]:  # --max-turns 1 reached each run
+        report = json.loads(Path(row["report"]).with_suffix(".json").read_text())
+        assert len(report["turns"]) <= 1
