@@ -18,6 +18,7 @@ from remoroo.brain.search.instrument import instrument_metrics
 from remoroo.brain.search.localize import Localizer
 from remoroo.brain.search.mutate import Module, Site, parse
 from remoroo.brain.search.observed import from_scouting, resolve_semantic, scouted_for, to_scout, usable_run
+from remoroo.brain.search.spans import SpanModule, parse_span_module
 from remoroo.brain.search.tags import Mutation, mutation_tag, read_tag, tuning_tag
 from remoroo.brain.search.tune import optuna_values, step_values
 from remoroo.model.decide import score
@@ -132,11 +133,12 @@ class SearchBrain:
     # patch ---------------------------------------------------------------------
     def patch(self, request: PatchRequest) -> PatchResponse:
         goal = _goal(request)
-        modules: dict[str, Module] = {}
+        modules: dict[str, Module | SpanModule] = {}
         for view in request.context.files:
-            if view.content is None or not view.path.endswith(".py") or view.protected:
+            if view.content is None or view.protected:
                 continue  # tests, harnesses, data: the audit would veto it, so no candidate is wasted there
-            module = parse(view.path, view.content)
+            module = parse(view.path, view.content) if view.path.endswith(".py") else \
+                parse_span_module(view.path, view.content)
             if module is not None:
                 # the metric's own code (its check, counters, __main__ block) is frozen: the same rule as the audit's
                 module.sites = [s for s in module.sites if not any(a <= s.line <= b for a, b in view.frozen)]
@@ -159,7 +161,7 @@ class SearchBrain:
             return PatchResponse(give_up=f"every mutation of the {len(modules)} module(s) shown has been tried")
         return PatchResponse(proposals=batch)
 
-    def _constants(self, modules: dict[str, Module], local: Localizer,
+    def _constants(self, modules: dict[str, Module | SpanModule], local: Localizer,
                    trials: dict[str, list[tuple[float, float]]], goal: Goal) -> list[PatchProposal | None]:
         sites = [(m, s) for m in modules.values() for s in m.sites if s.kind == "constant"]
         sites.sort(key=lambda ms: (-local.score(ms[1]), ms[1].path, ms[1].line, ms[1].key))
@@ -167,7 +169,7 @@ class SearchBrain:
         seed = self.seed + int(hashlib.sha1(goal.text.encode()).hexdigest()[:6], 16)
         for module, site in sites[:4]:
             assert site.value is not None
-            is_int = site.value.is_integer() and "." not in module.wrapper.module.code_for_node(site.node)
+            is_int = site.value.is_integer() and not re.search(r"[.eE]", module.literal(site))
             history = trials.get(site.key, [])
             tried = {v for v, _ in history}
             values = [v for v in step_values(site.value, is_int) if v not in tried]
@@ -211,6 +213,10 @@ _NO_COMMAND = Ranked(run="", cwd=".", env={}, evidence="", entry=None)
 
 def _commands(cand, timeout_s: float, tests: bool = False) -> list[Command]:  # noqa: ANN001
     commands = [Command(name="main", run=cand.run, cwd=cand.cwd, env=cand.env, timeout_s=timeout_s)]
+    if cand.run.startswith("cargo run"):  # the build is its own command: its time is never the program's
+        build = cand.run.replace("cargo run", "cargo build", 1)
+        commands.insert(0, Command(name="build", run=build, cwd=cand.cwd, env=cand.env, timeout_s=timeout_s))
+        commands[1] = commands[1].model_copy(update={"depends_on": ["build"]})
     if cand.service:
         commands.insert(0, Command(name="server", role="service", run=cand.service, cwd=cand.cwd, timeout_s=timeout_s,
                                    ready=Readiness(kind="tcp", port="{port}", timeout_s=min(30.0, timeout_s))))
@@ -263,10 +269,11 @@ def _tried(request: PatchRequest, goal: Goal) -> tuple[set[str], dict[str, list[
     return ids, trials
 
 
-def _proposal(module: Module, site: Site, rationale: str, value: float | None = None) -> PatchProposal | None:
+def _proposal(module: Module | SpanModule, site: Site, rationale: str,
+              value: float | None = None) -> PatchProposal | None:
     import difflib
 
-    old = module.wrapper.module.code
+    old = module.code
     try:
         new = module.rewrite(site, value)
     except Exception:  # noqa: BLE001 - a rewrite libcst refuses is simply not proposed

@@ -51,6 +51,9 @@ def reachable(entry: str, files: dict[str, str]) -> list[str]:
         if path in seen or path not in files:
             continue
         seen.append(path)
+        if not path.endswith(".py"):
+            todo += [f for f in _native_imports(path, files) if f not in seen]
+            continue
         base = str(PurePosixPath(path).parent).replace("/", ".")
         for match in _IMPORT.finditer(files[path]):
             name = match.group(1) or match.group(2)
@@ -58,6 +61,40 @@ def reachable(entry: str, files: dict[str, str]) -> list[str]:
                 if candidate in by_module and by_module[candidate] not in seen:
                     todo.append(by_module[candidate])
     return seen
+
+
+_JS_IMPORT = re.compile(r"""(?:require\(\s*|import\s*\(\s*|\bfrom\s+|^\s*import\s+)['"](\.{1,2}/[^'"]+)['"]""", re.M)
+_RUST_MOD = re.compile(r"^\s*(?:pub\s+)?mod\s+(\w+)\s*;", re.M)
+_JS_SUFFIXES = ("", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", "/index.js", "/index.ts")
+
+
+def _native_imports(path: str, files: dict[str, str]) -> list[str]:
+    """The repository files a JavaScript/TypeScript, Go or Rust file brings in: relative imports and requires,
+    the other files of a Go package, a Rust module's ``mod`` files."""
+    text, folder = files.get(path, ""), PurePosixPath(path).parent
+    found: list[str] = []
+    if path.endswith((".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx")):
+        for rel in _JS_IMPORT.findall(text):
+            base = _normal(folder / rel)
+            found += [base + suffix for suffix in _JS_SUFFIXES if base + suffix in files][:1]
+    elif path.endswith(".go"):
+        found += [f for f in files if f.endswith(".go") and PurePosixPath(f).parent == folder
+                  and not f.endswith("_test.go")]
+    elif path.endswith(".rs"):
+        for name in _RUST_MOD.findall(text):
+            found += [c for c in (str(folder / f"{name}.rs"), str(folder / name / "mod.rs")) if c in files][:1]
+    return found
+
+
+def _normal(path: PurePosixPath) -> str:
+    parts: list[str] = []
+    for part in path.parts:
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return "/".join(parts)
 
 
 def _module_name(path: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -43,11 +43,13 @@ class Site:
     line: int
     function: str
     description: str
-    node: cst.CSTNode
+    node: Any  # a libcst node (Python) or a tree-sitter node (span sites)
     replacement: cst.CSTNode | None = None
     key: str = ""
     value: float | None = None
     speculative: bool = False  # a change with no sign in the code that it is wrong (a bound moved by one): tried later
+    span: tuple[int, int] | None = None  # a text-span site (tree-sitter languages): the bytes it replaces
+    new_text: str | None = None
 
     @property
     def id(self) -> str:
@@ -64,6 +66,14 @@ class Module:
         collector = _Collector(path)
         self.wrapper.visit(collector)
         self.sites = collector.sites
+
+    @property
+    def code(self) -> str:
+        return self.wrapper.module.code
+
+    def literal(self, site: Site) -> str:
+        """The source text of a constant site's number."""
+        return self.wrapper.module.code_for_node(site.node)
 
     def rewrite(self, site: Site, value: float | None = None) -> str:
         replacement = site.replacement if value is None else _number(value, site.node)
