@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from remoroo.brain.search import SearchBrain
 from remoroo.brain.search.discover import command_candidates
 from remoroo.brain.search.mutate import parse
+from remoroo.brain.search.spans import parse_span_module
 from remoroo.brain.search.tags import Mutation, Tuning, read_tag, tuning_tag
 from remoroo.evidence.report import parse_outcome
 from remoroo.model.plan import Plan
@@ -279,3 +280,41 @@ def test_an_augmented_assignment_key_is_a_tag_not_a_crash() -> None:
                                                                  request.context.files}, "total >= 10", history))
     assert isinstance(second, PatchResponse)
     assert not {p.rationale for p in second.proposals} & {p.rationale for p in first.proposals}
+
+
+NATIVE = {
+    "lib/stock.js": ("// count\nfunction inStock(items) {\n  let n = 0;  // kept\n"
+                     "  for (let i = 0; i < items.length - 1; i++) { n += 1; }\n  return n;\n}\n"
+                     "const RATE = 0.5;\nconst OK = !true;\n",
+                     "'items.length - 1' -> 'items.length'", "i < items.length; i++"),
+    "main.go": ("package main\n\nconst Rate = 0.5 // per second\n\nfunc add(a, b int) int {\n\treturn a + b + 1\n}\n",
+                "'a + b + 1' -> 'a + b'", "\treturn a + b\n"),
+    "src/main.rs": ("const FLOOR: i32 = 10;\n\nfn kept(r: &[i32]) -> usize {\n"
+                    "    r.iter().filter(|x| **x > FLOOR).count()\n}\n", "'**x > FLOOR': > -> >=", "**x >= FLOOR"),
+}
+
+
+@pytest.mark.parametrize("path", sorted(NATIVE))
+def test_native_sources_mutate_as_text_spans(path: str) -> None:
+    source, description, fixed = NATIVE[path]
+    module = parse_span_module(path, source)
+    assert module is not None
+    site = next(s for s in module.sites if s.description == description)
+    rewritten = module.rewrite(site)
+    assert fixed in rewritten
+    changed = [(a, b) for a, b in zip(source.splitlines(), rewritten.splitlines(), strict=True) if a != b]
+    assert len(changed) == 1  # one span: every other line, comments and spacing included, as written
+    constant = next(s for s in module.sites if s.kind == "constant" and s.value in (0.5, 10.0))
+    tuned = module.rewrite(constant, 0.25 if constant.value == 0.5 else 11)
+    assert ("0.25" in tuned or "11" in tuned) and len(tuned.splitlines()) == len(source.splitlines())
+    assert parse_span_module(path, source + "\n}}}{{{ (((\n") is None  # a file that does not parse has no sites
+
+
+def test_the_search_brain_proposes_native_repairs() -> None:
+    main = "const { inStock } = require('./lib/stock');\nconsole.log(`in_stock=${inStock([1, 2])}`);\n"
+    request = _request({"main.js": main,
+                        "lib/stock.js": NATIVE["lib/stock.js"][0]}, "in_stock == 2")
+    answer = SearchBrain().respond(request)
+    assert isinstance(answer, PatchResponse)
+    assert any("lib/stock.js" in p.rationale and "items.length" in p.rationale for p in answer.proposals)
+    assert all(p.diff and p.diff.startswith("--- a/") for p in answer.proposals)
