@@ -105,8 +105,9 @@ def run_cmd(
     max_turns: int | None = typer.Option(None, "--max-turns", help="Turn budget."),
     timeout: float | None = typer.Option(None, "--timeout", help="Overall time budget in seconds."),
     keep_work: bool | None = typer.Option(None, "--keep-work", help="Keep the isolated workspace."),
-    command_timeout: float | None = typer.Option(None, "--command-timeout",
-                                                 help="Per-command timeout the brain plans with (seconds)."),
+    command_timeout: float | None = typer.Option(None, "--command-timeout", help=(
+        "Bound every command, the baseline included (seconds; default: half the run's time for the baseline, "
+        "then 3x what each took + 10 s).")),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Candidates per turn (search brain)."),
     workers: int | None = typer.Option(None, "--workers", help="Candidates measured side by side."),
     cluster: str | None = typer.Option(None, "--cluster", help="Measure candidates on dask: local or tcp://HOST:PORT."),
