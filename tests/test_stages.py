@@ -70,8 +70,9 @@ def test_preflight_ends_when_the_brain_says_a_metric_is_unmeasurable(tmp_path: P
     data["instrumentation"].append({"metric": "other", "source": "stdout", "command": "main",
                                     "pattern": r"other=(\d+)"})
     plan = Plan.model_validate(data)
-    brain = ListBrain(plans=[PlanResponse(plan=plan)],
-                      instruments=[InstrumentResponse(unmeasurable="nothing computes it")])
+    # the first refusal sends the run back to planning (a plan may read the value elsewhere); the second ends it
+    brain = ListBrain(plans=[PlanResponse(plan=plan), PlanResponse(plan=plan)],
+                      instruments=[InstrumentResponse(unmeasurable="nothing computes it")] * 2)
     ctx = context(score_repo(tmp_path), "score >= 5, other >= 1", brain, FileMeasurer())
     ended = prepare(ctx)
     assert isinstance(ended, Ending) and ended.outcome == "FAIL"

@@ -155,12 +155,12 @@ def test_two_machines_share_one_suite_through_the_store(tmp_path: Path, s3: Seaw
     store = ["--store", "s3://runs/suite", "--store-endpoint", s3.endpoint]
     first = cli("bench", str(suite), "--include", "should_succeed/*", *store, timeout=600)
     assert first.returncode == 0, first.stderr
-    assert "should_succeed/fib_fix: SUCCESS (run" in first.stderr
+    assert "should_succeed/fib_fix: SUCCESS (run" in first.stdout  # progress goes to stdout
     second = cli("bench", str(other), *store, timeout=600)
     assert second.returncode == 0, second.stderr
     # machine B skips what machine A finished, and runs only the rest
-    assert "should_succeed/fib_fix: SUCCESS (skipped" in second.stderr, second.stderr
-    assert "should_fail/impossible: FAIL (run" in second.stderr
+    assert "should_succeed/fib_fix: SUCCESS (skipped" in second.stdout, second.stdout
+    assert "should_fail/impossible: FAIL (run" in second.stdout
     assert not (other / "should_succeed" / "fib_fix" / "repo" / ".remoroo" / "runs").exists()
     board = json.loads(s3.read("suite/bench/leaderboard.json"))
     assert {r["case_id"]: r["outcome"] for r in board["rows"]} == {"fib_fix": "SUCCESS", "impossible": "FAIL"}

@@ -82,7 +82,9 @@ def prepare(ctx: RunContext) -> tuple[Setup, Progress] | Ending:
             unsourced = found
             continue
         instrumentation = instrument(ctx, setup, progress, found)
-        if isinstance(instrumentation, Ending):  # nothing to add to the code: a plan that reads it elsewhere may
+        if isinstance(instrumentation, Ending):  # nothing to add to the code: a plan that reads it elsewhere may;
+            if declined:  # said twice, it is the answer
+                return instrumentation
             declined, instrumentation = instrumentation.reason, None
         if instrumentation is not None:
             start, instrumented_diff = instrumentation.commit, instrumented_diff + instrumentation.diff

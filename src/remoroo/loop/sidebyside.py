@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from remoroo.loop.state import RunContext, Setup
 from remoroo.measure.once import Measurement
@@ -50,10 +51,12 @@ class Paired:
 
 
 def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree: Path, logs: Path,
-                         test: int, old_vs_base: Intervals | None = None) -> Paired:
+                         test: int, old_vs_base: Intervals | None = None,
+                         hopeless: Callable[[Measurement], bool] | None = None) -> Paired:
     """Measure ``old_tree`` and ``new_tree`` interleaved until every noisy goal metric's interval is clear,
     futile, or the samples reach their ceiling; ``test`` is this comparison's index in the run's family,
-    ``old_vs_base`` where the old state stands against the baseline (none: it is the baseline)."""
+    ``old_vs_base`` where the old state stands against the baseline (none: it is the baseline). A new state
+    that is ``hopeless`` after its warm-up (it breaks a deterministic target, say) is not timed further."""
     alpha = alpha_for(test) / LOOKS
     metrics, noisy = setup.metrics, noisy_metrics(setup)
     sizes = looks(alpha, ctx.config.repeats or MAX_SAMPLES)  # repeats set by the user: at most that many a side
@@ -62,8 +65,10 @@ def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree
     def once(tree: Path, where: Path) -> Measurement:
         return ctx.measurer.measure(setup.plan, metrics, tree, where, repeats=1, deadline=deadline)
 
-    once(old_tree, logs / "warmup-old")  # caches, imports, page cache: the first run of a tree is slower
-    once(new_tree, logs / "warmup-new")
+    warm_old = once(old_tree, logs / "warmup-old")  # caches, imports, page cache: a tree's first run is slower
+    warm_new = once(new_tree, logs / "warmup-new")
+    if hopeless is not None and hopeless(warm_new):  # no timing can save it: one run says so
+        return Paired(new=warm_new, old=warm_old, intervals={}, executions=2)
     olds: list[Measurement] = []
     news: list[Measurement] = []
     intervals: Intervals = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from remoroo.audit import AuditFinding, AuditVerdict, churn_only
@@ -41,9 +42,9 @@ from remoroo.loop.observe import (
 from remoroo.loop.sidebyside import measure_side_by_side, noisy_metrics
 from remoroo.loop.state import Kept, Progress, RunContext, Setup
 from remoroo.measure.once import Measurement
-from remoroo.model.decide import Intervals, SideBySide, Verdict, judge_candidate, score
+from remoroo.model.decide import Intervals, SideBySide, Verdict, is_met, judge_candidate, score
 from remoroo.model.goal import Scalar
-from remoroo.model.metrics import is_timing
+from remoroo.model.metrics import is_memory, is_timing
 from remoroo.model.outcomes import AuditRule, Decision
 from remoroo.model.patch import PatchProposal
 from remoroo.model.witness import Witness
@@ -214,6 +215,15 @@ def _try(ctx: RunContext, setup: Setup, kept: Kept, turn: int, index: int, propo
     return candidate
 
 
+def _breaks_exact(setup: Setup, kept: Kept, measured: Measurement) -> bool:
+    """A target on a deterministic metric (not a timing) that the kept state meets and this run does not."""
+    noisy = set(noisy_metrics(setup))
+    return any(is_met(t, kept.metrics, setup.baseline_metrics, setup.noise) and
+               not is_met(t, dict(measured.metrics), setup.baseline_metrics, setup.noise)
+               for t in setup.goal.targets if t.metric not in noisy and not is_timing(t.metric)
+               and not is_memory(t.metric))
+
+
 def _verdict(decision: Decision, reason: str, rules: list[AuditRule] | None = None) -> Verdict:
     return Verdict(decision=decision, progress=False, reason=reason, rules=rules or [])
 
@@ -238,7 +248,7 @@ def _evaluate(ctx: RunContext, setup: Setup, kept: Kept, cand: Candidate, logs: 
             ctx.folder.root / "work-candidates" / f"kept-{turn}-{cand.index}", kept.commit)
         try:
             paired = measure_side_by_side(ctx, setup, reference, cand.tree or ctx.work_root, logs, test,
-                                          kept.vs_base)
+                                          kept.vs_base, hopeless=partial(_breaks_exact, setup, kept))
         finally:
             ctx.workspace.remove_checkout(reference)
         measurement = paired.new
