@@ -55,12 +55,13 @@ def _one(ctx: RunContext, cand: CommandCandidate, index: int, limit: float) -> S
     logs = ctx.folder.root / "scout" / f"{index}"
     started = time.time()
     ws = ctx.workspace
+    head = ws.head()  # the base, or the instrumentation or kept state of a later plan: what the tree must stay
     try:
         result = ctx.measurer.measure(plan, [], ctx.work_root, logs, repeats=1,
                                       deadline=min(ctx.budgets.deadline, time.monotonic() + limit + 5))
         values = _values(result, ctx.work_root, started)
     finally:
-        ws.reset(ws.base)  # whatever the scouting run wrote is gone before the baseline
+        ws.reset(head)  # whatever the scouting run wrote is gone before the baseline
     run = result.commands[0] if result.commands else None
     if run is None:
         return Scouted(run=cand.run, cwd=cand.cwd, note="did not run")
