@@ -10,8 +10,11 @@ always gives the same answer.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import re
+from typing import Callable
 
 from remoroo.brain.search.discover import TEST_COMMAND, Ranked, command_candidates, source_metric
 from remoroo.brain.search.instrument import instrument_metrics
@@ -137,10 +140,10 @@ class SearchBrain:
         for view in request.context.files:
             if view.content is None or view.protected:
                 continue  # tests, harnesses, data: the audit would veto it, so no candidate is wasted there
-            module = parse(view.path, view.content) if view.path.endswith(".py") else \
-                parse_span_module(view.path, view.content)
+            module = _parsed(view.path, view.content)
             if module is not None:
                 # the metric's own code (its check, counters, __main__ block) is frozen: the same rule as the audit's
+                module = copy.copy(module)  # the cached parse stays whole; this request's view drops frozen sites
                 module.sites = [s for s in module.sites if not any(a <= s.line <= b for a, b in view.frozen)]
                 modules[view.path] = module
         tried_ids, trials = _tried(request, goal)
@@ -153,10 +156,20 @@ class SearchBrain:
         repairs.sort(key=lambda ms: (-local.score(ms[1]), ms[1].speculative, _REPAIR_ORDER.index(ms[1].kind),
                                      ms[1].path, ms[1].line, ms[1].description))
         tuning_first = any(t.direction in ("minimize", "maximize") for t in goal.targets)
-        repair_props = [_proposal(m, s, f"{mutation_tag(s.id)} {s.kind} {s.path}:{s.line} in "
-                                        f"{s.function or '<module>'}: {s.description}") for m, s in repairs]
-        ordered = proposals + repair_props if tuning_first else _interleave(repair_props, proposals)
-        batch = [p for p in ordered if p is not None][: request.max_candidates]
+        # proposals are written lazily, in order, until the batch is full: a 2,000-file repository has
+        # thousands of sites, and each written proposal costs a rewrite and a diff
+        repair_props: list[Callable[[], PatchProposal | None]] = [
+            functools.partial(_proposal, m, s, f"{mutation_tag(s.id)} {s.kind} {s.path}:{s.line} in "
+                                               f"{s.function or '<module>'}: {s.description}") for m, s in repairs]
+        constant_props: list[Callable[[], PatchProposal | None]] = [functools.partial(_given, p) for p in proposals]
+        ordered = constant_props + repair_props if tuning_first else _interleave(repair_props, constant_props)
+        batch: list[PatchProposal] = []
+        for make in ordered:
+            if len(batch) >= request.max_candidates:
+                break
+            made = make()
+            if made is not None:
+                batch.append(made)
         if not batch:
             return PatchResponse(give_up=f"every mutation of the {len(modules)} module(s) shown has been tried")
         return PatchResponse(proposals=batch)
@@ -188,6 +201,17 @@ class SearchBrain:
         lead = per_site[0][:2] if per_site else []
         rest = [per_site[0][2:], *per_site[1:]] if per_site else []
         return lead + _interleave(*rest) if rest else lead
+
+
+def _given(proposal: PatchProposal | None) -> PatchProposal | None:
+    return proposal
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(path: str, content: str) -> Module | SpanModule | None:
+    """A file's mutation sites, parsed once per content (a pure function: the brain still keeps no state, and
+    a 2,000-file repository is not parsed again for every patch request)."""
+    return parse(path, content) if path.endswith(".py") else parse_span_module(path, content)
 
 
 def _tests_plan(request: PlanRequest, metrics: list[str], resolved: list[ResolvedTarget],
