@@ -17,6 +17,7 @@ from pathlib import Path
 
 from remoroo.evidence.events import Scouting
 from remoroo.loop.state import RunContext
+from remoroo.measure.commands import CommandRun
 from remoroo.measure.harvest import Found, from_file, from_text
 from remoroo.measure.once import Measurement
 from remoroo.model.plan import Command, Plan
@@ -83,7 +84,7 @@ def harvest_measurement(plan: Plan, result: Measurement, tree: Path) -> list[Sco
         command = runs.get(run.name)
         if command is None or run.role != "job":
             continue
-        values = from_text(_read(run.stdout_log), "stdout") + from_text(_read(run.stderr_log), "stderr")
+        values = _printed(run)
         for rel in result.written[:50]:
             values += from_file(tree / rel, rel)
         out.append(Scouted(run=command.run, cwd=command.cwd, exit_code=run.exit_code, timed_out=run.timed_out,
@@ -101,14 +102,15 @@ def _error(code: int | None, stderr: str) -> str:
 
 
 def _values(result: Measurement, tree: Path, started: float) -> list[Found]:
-    values: list[Found] = []
-    for run in result.commands:
-        values += from_text(_read(run.stdout_log), "stdout")
-        values += from_text(_read(run.stderr_log), "stderr")
+    values = [found for run in result.commands for found in _printed(run)]
     written = set(result.written) | _new_files(tree, started)
     for rel in sorted(written)[:50]:
         values += from_file(tree / rel, rel)
     return values
+
+
+def _printed(run: CommandRun) -> list[Found]:
+    return from_text(_read(run.stdout_log), "stdout") + from_text(_read(run.stderr_log), "stderr")
 
 
 def _new_files(tree: Path, since: float, limit: int = 5000) -> set[str]:

@@ -16,7 +16,7 @@ import hashlib
 import re
 from typing import Callable
 
-from remoroo.brain.search.discover import TEST_COMMAND, Ranked, command_candidates, source_metric
+from remoroo.brain.search.discover import TEST_COMMAND, TEST_FILE, Ranked, command_candidates, source_metric
 from remoroo.brain.search.instrument import instrument_metrics
 from remoroo.brain.search.localize import Localizer
 from remoroo.brain.search.mutate import Module, Site, parse
@@ -50,7 +50,6 @@ from remoroo.protocol.wire import (
     PlanResponse,
 )
 
-_TEST_FILE = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
 _REPAIR_ORDER = ("relational", "off_by_one", "arithmetic", "negation", "deletion")
 
 
@@ -120,7 +119,7 @@ class SearchBrain:
 
     def _plan(self, cand, found: dict[str, Instrument], views, request: PlanRequest,  # noqa: ANN001
               resolved: list[ResolvedTarget], unmeasurable: list[Unmeasurable]) -> Plan:
-        tests = [v.path for v in views if _TEST_FILE.search(v.path)]
+        tests = [v.path for v in views if TEST_FILE.search(v.path)]
         return Plan(
             summary=f"search brain: run '{cand.run}' (found by {cand.evidence}); mutate code on its call path",
             commands=_commands(cand, request.command_timeout_s,
@@ -223,12 +222,12 @@ def _tests_plan(request: PlanRequest, metrics: list[str], resolved: list[Resolve
     found = {m: source_metric(m, _NO_COMMAND, views, {}, "tests") for m in metrics}
     if any(inst is None or inst.command != "tests" for inst in found.values()):
         return None
-    code = [v.path for v in views if v.path.endswith(".py") and not _TEST_FILE.search(v.path)]
+    code = [v.path for v in views if v.path.endswith(".py") and not TEST_FILE.search(v.path)]
     return Plan(summary="search brain: run the test suite (the repository's only command); mutate the code it tests",
                 commands=[Command(name="tests", run=TEST_COMMAND, timeout_s=request.command_timeout_s)],
                 instrumentation=[inst for inst in found.values() if inst is not None],
                 patch_intents=[PatchIntent(description="mutations of the code under test", files=code)],
-                protected_paths=[v.path for v in views if _TEST_FILE.search(v.path)],
+                protected_paths=[v.path for v in views if TEST_FILE.search(v.path)],
                 resolved_targets=resolved, unmeasurable=unmeasurable)
 
 

@@ -20,6 +20,7 @@ from remoroo.protocol.wire import CommandCandidate, FileView
 NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|True|False|true|false|nan|inf)"
 JUNIT_PATH = ".remoroo-junit.xml"
 TEST_COMMAND = f"python3 -m pytest -q -p no:cacheprovider --junitxml={JUNIT_PATH}"
+TEST_FILE = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")  # a test, never code to mutate
 _LOGGED = re.compile(r"\blog(?:ger|ging)?\.(?:debug|info|warning|error|critical|exception)\(|sys\.stderr|"
                      r"file\s*=\s*sys\.stderr|console\.error\(|eprintln!")
 _IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)

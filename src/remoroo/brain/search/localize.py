@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from remoroo.brain.search.discover import reachable
+from remoroo.brain.search.discover import TEST_FILE, reachable
 from remoroo.brain.search.mutate import Site
 from remoroo.model.goal import Goal
 from remoroo.protocol.wire import PatchRequest
@@ -40,7 +40,7 @@ class Localizer:
             for regex in (_FRAME, _FAULT_FRAME, _PYTEST_FRAME):
                 for path, line, func in regex.findall(text):
                     rel = next((f for f in files if path == f or path.endswith("/" + f)), None)
-                    if rel is not None and not _TEST_PATH.search(rel):
+                    if rel is not None and not TEST_FILE.search(rel):
                         self.frames.append((rel, int(line), func))
         # a failing assertion names the functions it checked ('>   assert mean([2, 4, 6]) == 4', 'where 48 = mean(..)')
         self.suspects: set[str] = set()
@@ -50,7 +50,7 @@ class Localizer:
         for witness in request.witnesses:
             for frame in witness.stack:
                 rel = next((f for f in files if frame.file == f or frame.file.endswith("/" + f)), None)
-                if rel is not None and not _TEST_PATH.search(rel):
+                if rel is not None and not TEST_FILE.search(rel):
                     self.frames.append((rel, frame.line, frame.function))
         entries = [t for c in request.plan.commands for t in c.run.split()[1:] if t in files]
         self.path_files = {f for e in entries for f in reachable(e, files)} if entries else set(files)
@@ -109,7 +109,6 @@ _KNOBS = re.compile(r"epoch|(^|_)lr($|_)|learning_rate|rate|batch|hidden|iterati
                     r"rounds|estimators|depth|layers|units|neurons|momentum|decay|warmup|patience|threshold|"
                     r"max_len|window|k$|neighbors|clusters|trees|size", re.I)
 _INTERNALS = re.compile(r"eps|epsilon|axis|dim|keepdims|ddof|tol|dtype|min_value|clip|offset|index|idx", re.I)
-_TEST_PATH = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
 
 
 def _knob_bonus(name: str) -> float:
