@@ -19,7 +19,12 @@ class _Server(ThreadingHTTPServer):
 
 
 class ReplayServer:
-    """Answers the n-th model call with ``script[n]``: {"text", "delay", "status", "tokens": [in, out]}."""
+    """Answers the n-th model call with ``script[n]``.
+
+    An entry is {"text", "delay", "status", "tokens": [in, out], "headers": {...}, "cut_off": bool,
+    "error": message}: a status of 400 or more sends a vendor-shaped error body with ``error``;
+    ``cut_off`` ends the answer at the output cap (finish_reason "length", stop_reason "max_tokens").
+    """
 
     def __init__(self, script: list[dict[str, Any]]) -> None:
         self.script = list(script)
@@ -36,22 +41,30 @@ class ReplayServer:
                 entry = owner.script[index] if index < len(owner.script) else {"text": "{}", "status": 500}
                 time.sleep(entry.get("delay", 0))
                 tokens_in, tokens_out = entry.get("tokens", [60, 40])
-                if self.path.endswith("/messages"):
+                status = entry.get("status", 200)
+                cut = entry.get("cut_off", False)
+                if status >= 400:
+                    payload: dict[str, Any] = {"type": "error", "error": {
+                        "type": "api_error", "code": None, "message": entry.get("error", f"status {status}")}}
+                elif self.path.endswith("/messages"):
                     payload = {"id": f"msg_{index}", "type": "message", "role": "assistant",
-                               "model": body.get("model", "m"), "stop_reason": "end_turn", "stop_sequence": None,
+                               "model": body.get("model", "m"), "stop_sequence": None,
+                               "stop_reason": "max_tokens" if cut else "end_turn",
                                "content": [{"type": "text", "text": entry["text"]}],
                                "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out}}
                 else:
                     payload = {"id": f"chatcmpl-{index}", "object": "chat.completion", "created": 0,
                                "model": body.get("model", "m"),
-                               "choices": [{"index": 0, "finish_reason": "stop",
+                               "choices": [{"index": 0, "finish_reason": "length" if cut else "stop",
                                             "message": {"role": "assistant", "content": entry["text"]}}],
                                "usage": {"prompt_tokens": tokens_in, "completion_tokens": tokens_out,
                                          "total_tokens": tokens_in + tokens_out}}
                 data = json.dumps(payload).encode()
                 try:
-                    self.send_response(entry.get("status", 200))
+                    self.send_response(status)
                     self.send_header("content-type", "application/json")
+                    for name, value in entry.get("headers", {}).items():
+                        self.send_header(name, str(value))
                     self.send_header("content-length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)

@@ -89,12 +89,12 @@ def test_output_that_never_validates_ends_fail_with_the_raw_output_kept(repo: Pa
     assert len(response["raw_outputs"]) == 3
 
 
-def test_stall_past_the_timeout_ends_the_run(repo: Path) -> None:
+def test_stall_past_the_timeout_is_tried_again(repo: Path) -> None:
     started = time.monotonic()
-    with ReplayServer([{"text": PLAN, "delay": 6}]) as server:
+    with ReplayServer([{"text": PLAN, "delay": 6}, {"text": PLAN}, {"text": FIX}]) as server:
         report = run_llm(repo, server, llm_timeout_s=1.0)
-    assert time.monotonic() - started < 6
-    assert report["outcome"] == "FAIL" and "stalled" in report["reason"]
+    assert time.monotonic() - started < 6 + 30
+    assert report["outcome"] == "SUCCESS", report["reason"]
 
 
 def test_budget_exceeded_before_the_next_call(repo: Path) -> None:

@@ -126,3 +126,88 @@ def test_single_line_fragment_must_be_unique(repo: Path) -> None:
     assert (repo / "main.py").read_text() == "print(3)\n"
     with pytest.raises(PatchRejected, match="matches 2 places|does not match"):
         apply_edits(repo, [Edit(path="fib.py", search="a, b = 0, 1", replace="a, b = 1, 1")])
+
+
+NESTED = (
+    "class Box:\n"
+    "    def total(self, items):\n"
+    "        s = 0\n"
+    "        for x in items:\n"
+    "            s += x * 2\n"
+    "    \n"
+    "        return s\n"
+)
+
+
+@pytest.mark.parametrize(("search", "replace"), [
+    # a whitespace-only line of the file written empty
+    ("        for x in items:\n            s += x * 2\n\n        return s\n",
+     "        for x in items:\n            s += x\n\n        return s\n"),
+    # the whole block dedented by four, its first line the deepest (the old rule took the first line's indent)
+    ("        s += x * 2\n\n    return s\n", "        s += x\n\n    return s\n"),
+    # the whole block dedented to the left margin
+    ("for x in items:\n    s += x * 2\n", "for x in items:\n    s += x\n"),
+    # indented too far
+    ("                s += x * 2\n            \n            return s\n",
+     "                s += x\n            \n            return s\n"),
+    # trailing spaces copied onto lines
+    ("        for x in items:  \n            s += x * 2 \n", "        for x in items:\n            s += x\n"),
+])
+def test_common_slips_still_apply_uniquely(tmp_path: Path, search: str, replace: str) -> None:
+    root = write_files(tmp_path / "r", {"box.py": NESTED})
+    apply_edits(root, [Edit(path="box.py", search=search, replace=replace)])
+    text = (root / "box.py").read_text()
+    assert "            s += x\n" in text and "* 2" not in text
+    assert text.count("return s") == 1 and text.startswith("class Box:\n    def total(self, items):\n")
+    compile(text, "box.py", "exec")
+
+
+def test_a_slip_that_matches_twice_is_still_refused(tmp_path: Path) -> None:
+    twice = "def a():\n    x = 1\n    return x\n\n\ndef b():\n    x = 1\n    return x\n"
+    root = write_files(tmp_path / "r", {"m.py": twice})
+    with pytest.raises(PatchRejected, match="matches 2 places"):
+        apply_edits(root, [Edit(path="m.py", search="x = 1  \nreturn x\n", replace="x = 2\nreturn x\n")])
+    assert (root / "m.py").read_text() == twice
+
+
+def test_an_ellipsis_that_is_code_matches_as_code(tmp_path: Path) -> None:
+    source = "def stub():\n    ...\n\n\ndef other():\n    return 1\n"
+    root = write_files(tmp_path / "r", {"s.py": source})
+    apply_edits(root, [Edit(path="s.py", search="def stub():\n    ...\n", replace="def stub():\n    return 0\n")])
+    assert (root / "s.py").read_text() == "def stub():\n    return 0\n\n\ndef other():\n    return 1\n"
+
+
+ANSWERS = Path(__file__).parent / "fixtures" / "malformed_answers"
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in ANSWERS.glob("*.txt")))
+def test_plain_text_answer_catalogue(case: str, repo: Path) -> None:
+    """A model's patch answer in plain text: proposals read, broken ones dropped, the first one applies."""
+    from remoroo.brain.llm.answers import parse_patch
+    from remoroo.protocol.wire import Usage
+
+    header, _, text = (ANSWERS / case).read_text().partition("\n---\n")
+    expect = dict(line.split(": ", 1) for line in header.splitlines())
+    kind, _, value = expect["expect"].partition(" ") if expect["expect"].startswith("proposals") else (
+        expect["expect"].partition(": "))
+    if kind == "invalid":
+        with pytest.raises(ValueError, match=value):
+            parse_patch(text, Usage(), 6)
+        return
+    response = parse_patch(text, Usage(), 6)
+    if kind == "give_up":
+        assert response.give_up and value in response.give_up and not response.proposals
+    elif kind == "hydrate":
+        assert [h.path for h in response.hydrate][0] == value and not response.proposals
+    else:
+        assert len(response.proposals) == int(value), response.proposals
+        first = response.proposals[0]
+        if "contains" in expect:
+            assert expect["contains"] in first.edits[0].replace
+        apply_proposal(repo, first)
+        assert "    for _ in range(n):\n" in (repo / "fib.py").read_text()
+        assert first.rationale or case in ("04_no_headings.txt",)
+
+
+def test_plain_text_answer_catalogue_has_the_kinds() -> None:
+    assert len(list(ANSWERS.glob("*.txt"))) >= 15

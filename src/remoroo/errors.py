@@ -75,6 +75,22 @@ class BrainTimeout(BrainError):
     """A model call did not answer within its hard timeout."""
 
 
+class BrainUnavailable(BrainError):
+    """A model endpoint failed in a way that may pass: a 429, a 5xx, a dropped connection.
+
+    ``retry_after`` is the wait the endpoint asked for (seconds), when it said one.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class ContextTooLong(BrainError):
+    """The request was longer than the model's context window: send it again smaller."""
+
+
 class BudgetExceeded(EngineError):
     """A budget (tokens, cost) is used up before an expensive step."""
 

@@ -30,10 +30,12 @@ def make_brain(spec: str, llm: object | None = None) -> tuple[Brain, str]:
         return ScriptedBrain(load_script(path)), f"scripted:{path.name}"
     if spec == "llm":
         from remoroo.brain.llm import LLMBrain, LLMSettings, make_backend
+        from remoroo.brain.llm.preflight import check_endpoint
 
         settings = llm if isinstance(llm, LLMSettings) else LLMSettings()
         if not settings.model:
             raise UserError("--brain llm needs a model: pass --llm-model NAME (and --llm-base-url for a local server).")
+        check_endpoint(settings.provider, settings.base_url, settings.api_key)
         return LLMBrain(make_backend(settings), settings), f"llm:{settings.provider}:{settings.model}"
     raise UserError(f"Unknown brain {spec!r}: use search, llm, scripted:FILE or http://HOST:PORT.")
 
@@ -59,6 +61,7 @@ def client_from_config(config: object) -> BrainClient:
     assert isinstance(config, RunConfig)
     llm = LLMSettings(provider=config.llm_provider, model=config.llm_model, base_url=config.llm_base_url,
                       api_key=config.llm_api_key, timeout_s=config.llm_timeout_s,
+                      max_output_tokens=config.llm_max_output_tokens, context_tokens=config.llm_context_tokens,
                       price_in_per_mtok=config.llm_price_in_per_mtok, price_out_per_mtok=config.llm_price_out_per_mtok)
     home = config.command_env.get("HOME", "")
     redact = Redactor(config.command_env, {str(config.repo): "<repo>", home: "~"})

@@ -114,6 +114,12 @@ def run_cmd(
     llm_model: str | None = typer.Option(None, "--llm-model", help="Model name for --brain llm."),
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible (or Anthropic) base URL."),
     llm_provider: str | None = typer.Option(None, "--llm-provider", help="openai (any compatible) or anthropic."),
+    llm_timeout: float | None = typer.Option(None, "--llm-timeout", help=(
+        "One attempt of a model call (s, default 300); a stall is tried again while the run's time lasts.")),
+    llm_max_output: int | None = typer.Option(None, "--llm-max-output-tokens", help=(
+        "The cap on one model answer (default: the endpoint's; 16384 for Anthropic).")),
+    llm_context: int | None = typer.Option(None, "--llm-context-tokens", help=(
+        "The budget of one model request in tokens (default 24000; 28000 for Anthropic).")),
     max_tokens: int | None = typer.Option(None, "--max-tokens", help="Token budget for the run's brain calls."),
     max_cost: float | None = typer.Option(None, "--max-cost", help="Cost budget (USD) for the run's brain calls."),
     sandbox: str | None = typer.Option(None, "--sandbox", help="on (bubblewrap, the default) | off (unsandboxed)."),
@@ -138,6 +144,8 @@ def run_cmd(
                            "command_timeout_s": command_timeout, "batch_size": batch_size, "workers": workers,
                            "cluster": cluster,
                            "llm_model": llm_model, "llm_base_url": llm_base_url, "llm_provider": llm_provider,
+                           "llm_timeout_s": llm_timeout, "llm_max_output_tokens": llm_max_output,
+                           "llm_context_tokens": llm_context,
                            "max_tokens": max_tokens, "max_cost_usd": max_cost, "sandbox": sandbox,
                            "memory_limit_mb": memory_limit, "editable": editable or None, "allow": allow or None,
                            "store": store, "store_endpoint": store_endpoint}
@@ -524,7 +532,10 @@ def brain_serve_cmd(
     llm_model: str = typer.Option("", "--llm-model", help="Model name for --brain llm."),
     llm_base_url: str | None = typer.Option(None, "--llm-base-url", help="OpenAI-compatible (or Anthropic) base URL."),
     llm_provider: str = typer.Option("openai", "--llm-provider", help="openai or anthropic."),
-    llm_timeout: float = typer.Option(120.0, "--llm-timeout", help="Hard timeout of one model call (s)."),
+    llm_timeout: float = typer.Option(300.0, "--llm-timeout", help=(
+        "One attempt of a model call (s); a stall is tried again within the call's time.")),
+    llm_max_output: int | None = typer.Option(None, "--llm-max-output-tokens", help="The cap on one model answer."),
+    llm_context: int | None = typer.Option(None, "--llm-context-tokens", help="The budget of one model request."),
 ) -> None:
     """Serve a brain over HTTP for 'remoroo run --brain http://HOST:PORT'."""
     from remoroo.brain import make_brain
@@ -533,6 +544,7 @@ def brain_serve_cmd(
 
     vendor_key = "ANTHROPIC_API_KEY" if llm_provider == "anthropic" else "OPENAI_API_KEY"
     settings = LLMSettings(provider=llm_provider, model=llm_model, base_url=llm_base_url, timeout_s=llm_timeout,
+                           max_output_tokens=llm_max_output, context_tokens=llm_context,
                            api_key=os.environ.get("REMOROO_LLM_API_KEY") or os.environ.get(vendor_key))
     served, _ = make_brain(brain, settings)
     main_serve(served, host, port, log_requests)

@@ -50,6 +50,8 @@ TUNABLE = {
     "llm_model": str,
     "llm_base_url": str,
     "llm_timeout_s": float,
+    "llm_max_output_tokens": int,
+    "llm_context_tokens": int,
     "llm_price_in_per_mtok": float,
     "llm_price_out_per_mtok": float,
     "max_tokens": int,
@@ -106,7 +108,12 @@ class RunConfig(BaseModel):
     llm_provider: Literal["openai", "anthropic"] = "openai"
     llm_model: str = ""
     llm_base_url: str | None = None
-    llm_timeout_s: float = Field(default=120.0, gt=0)
+    llm_timeout_s: float = Field(default=300.0, gt=0, description=(
+        "One attempt of a model call (s); a stalled attempt is tried again while the run's time lasts."))
+    llm_max_output_tokens: int | None = Field(default=None, gt=0, description=(
+        "The cap on one answer (default: the endpoint's own; 16384 for Anthropic)."))
+    llm_context_tokens: int | None = Field(default=None, ge=2000, description=(
+        "The budget of one request, in tokens (default: 24000 OpenAI-compatible, 28000 Anthropic)."))
     llm_price_in_per_mtok: float = Field(default=0.0, ge=0)
     llm_price_out_per_mtok: float = Field(default=0.0, ge=0)
     llm_api_key: str | None = Field(default=None, exclude=True, repr=False)

@@ -23,3 +23,16 @@ class PatchProposal(BaseModel):
     edits: list[Edit] = Field(default_factory=list)
     diff: str | None = Field(default=None, description="A unified diff, applied with git apply.")
     text: str | None = Field(default=None, description="Raw model output with SEARCH/REPLACE blocks or a diff.")
+
+
+def fingerprint(proposal: PatchProposal) -> str:
+    """What a proposal changes, up to whitespace: two proposals with one fingerprint are the same candidate."""
+    import hashlib
+    import json
+
+    def squash(text: str | None) -> str:
+        return " ".join((text or "").split())
+
+    edits = sorted((e.path.strip(), squash(e.search), squash(e.replace)) for e in proposal.edits)
+    key = json.dumps([edits, squash(proposal.diff), squash(proposal.text)])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]

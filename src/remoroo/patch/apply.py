@@ -1,9 +1,12 @@
 """Patches: parsed tolerantly, applied strictly.
 
 A proposal carries search/replace edits, a unified diff, or raw model text
-holding either. Matching tries, in order: exact lines, a uniform indentation
-shift, then the search block with its leading and trailing blank lines
-trimmed. A match must be unique; there is no edit-distance fuzz. Every edit
+holding either. Matching tries, in order: exact lines; lines equal up to
+trailing spaces (a whitespace-only line may be written empty); a uniform
+indentation shift, measured from the block's least indented line; then the
+search block with its leading and trailing blank lines trimmed. A block with
+``...`` lines (an elision, the same places in search and replace) is applied
+piece by piece. A match must be unique; there is no edit-distance fuzz. Every edit
 is dry-run in memory before any file is written, so a patch applies whole or
 not at all. Failure messages are written for the model.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path, PurePosixPath
 
 from remoroo.errors import PatchRejected
@@ -131,7 +135,7 @@ def _apply_one(current: str | None, edit: Edit, index: int) -> str:
     lines = text.split("\n")
     search = _lines(edit.search)
     replace = _lines(edit.replace)
-    for attempt in (_exact, _indented, _trimmed):
+    for attempt in (_exact, _loose, _indented, _trimmed):
         found = attempt(lines, search, replace)
         if found is None:
             continue
@@ -151,7 +155,41 @@ def _apply_one(current: str | None, edit: Edit, index: int) -> str:
             f"{where}: the search text matches {text.count(fragment)} places (lines "
             f"{', '.join(map(str, hits[:5]))}); include more of the surrounding code so it matches exactly one."
         )
+    if any(_ELISION.match(line) for line in search):
+        return _elided(current, edit, index)
     raise PatchRejected(_explain_miss(where, lines, search, replace))
+
+
+_ELISION = re.compile(r"^\s*(?:\.\.\.|…|(?:#|//|--)\s*(?:\.\.\.|…).*|/\*\s*\.\.\.\s*\*/)\s*$")
+
+
+def _elided(current: str, edit: Edit, index: int) -> str:
+    """A block with ``...`` lines: each piece between them is its own unique edit, in order."""
+    where = f"Block {index} ({edit.path})"
+
+    def pieces(text: str) -> list[str]:
+        out: list[list[str]] = [[]]
+        for line in _lines(text):
+            if _ELISION.match(line):
+                out.append([])
+            else:
+                out[-1].append(line)
+        return ["\n".join(p) + "\n" if p else "" for p in out]
+
+    search, replace = pieces(edit.search), pieces(edit.replace)
+    if len(search) != len(replace):
+        raise PatchRejected(f"{where}: the search text skips lines with '...' {len(search) - 1} time(s) and the "
+                            f"replacement {len(replace) - 1} time(s): put '...' at the same places in both, or "
+                            "copy the skipped lines.")
+    text = current
+    for part, (s_piece, r_piece) in enumerate(zip(search, replace, strict=True), start=1):
+        if not s_piece.strip():
+            if r_piece.strip():
+                raise PatchRejected(f"{where}: piece {part} between '...' lines adds code with nothing to "
+                                    "anchor it: include the lines it goes after.")
+            continue
+        text = _apply_one(text, Edit(path=edit.path, search=s_piece, replace=r_piece), index)
+    return text
 
 
 def _lines(text: str) -> list[str]:
@@ -167,28 +205,41 @@ def _exact(lines: list[str], search: list[str], replace: list[str]) -> Found | N
     return (starts, replace, len(search)) if starts else None
 
 
+def _loose(lines: list[str], search: list[str], replace: list[str]) -> Found | None:
+    """Lines equal up to trailing whitespace: a whitespace-only line matches an empty one."""
+    wanted = [s.rstrip() for s in search]
+    n = len(wanted)
+    starts = [i for i in range(len(lines) - n + 1) if all(lines[i + k].rstrip() == wanted[k] for k in range(n))]
+    return (starts, [r.rstrip() for r in replace], n) if starts else None
+
+
+def _lead(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
 def _indented(lines: list[str], search: list[str], replace: list[str]) -> Found | None:
-    first = next((s for s in search if s.strip()), None)
-    if first is None:
+    """The block shifted by one indentation throughout, measured from its least indented line."""
+    body = [s for s in search if s.strip()]
+    if not body:
         return None
-    s_ind = first[: len(first) - len(first.lstrip())]
-    if any(s.strip() and not s.startswith(s_ind) for s in search):
-        return None
+    s_ind = min((_lead(s) for s in body), key=len)
+    if any(not s.startswith(s_ind) for s in body):
+        return None  # tabs and spaces mixed: no uniform shift
+    rel = [s[len(s_ind):].rstrip() if s.strip() else "" for s in search]
+    anchor = next(k for k, s in enumerate(search) if s.strip() and _lead(s) == s_ind)
     matches: list[tuple[int, str]] = []
     for i in range(len(lines) - len(search) + 1):
-        f_first = lines[i + search.index(first)]
-        f_ind = f_first[: len(f_first) - len(f_first.lstrip())]
+        f_ind = _lead(lines[i + anchor])
         if f_ind == s_ind:
             continue
-        if all(
-            (not s.strip() and not f.strip()) or (s.strip() and f == f_ind + s[len(s_ind):])
-            for s, f in zip(search, lines[i:i + len(search)], strict=True)
-        ):
+        if all((not r and not f.strip()) or (r and f.rstrip() == f_ind + r)
+               for r, f in zip(rel, lines[i:i + len(search)], strict=True)):
             matches.append((i, f_ind))
     if not matches:
         return None
     f_ind = matches[0][1]
-    shifted = [f_ind + r[len(s_ind):] if r.startswith(s_ind) and r.strip() else r for r in replace]
+    shifted = [(f_ind + r[len(s_ind):] if r.startswith(s_ind) else f_ind + r.lstrip()).rstrip() if r.strip() else ""
+               for r in replace]
     return [m[0] for m in matches], shifted, len(search)
 
 
@@ -204,7 +255,8 @@ def _trimmed(lines: list[str], search: list[str], replace: list[str]) -> Found |
     t_search, t_replace = trim(search), trim(replace)
     if t_search == search or not t_search:
         return None
-    return _exact(lines, t_search, t_replace) or _indented(lines, t_search, t_replace)
+    return _exact(lines, t_search, t_replace) or _loose(lines, t_search, t_replace) or \
+        _indented(lines, t_search, t_replace)
 
 
 def _explain_miss(where: str, lines: list[str], search: list[str], replace: list[str]) -> str:

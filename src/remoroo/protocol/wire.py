@@ -143,6 +143,9 @@ class StateSummary(BaseModel):
     reason: str
     files: list[str] = Field(default_factory=list)
     rationale: str = Field(default="", description="The brain's own rationale for this candidate, echoed back.")
+    diff: str = Field(default="", description="The candidate's change, trimmed to about 40 lines.")
+    error: str = Field(default="", description="What it printed when it failed: the tail of the failing "
+                                               "command's stderr, or the compiler's message.")
 
 
 class ObservedValue(BaseModel):
@@ -205,7 +208,10 @@ class PatchRequest(_Request):
     turn: int = Field(ge=1)
     replan: int = 0
     plan: Plan
-    log_tails: dict[str, str] = Field(default_factory=dict)
+    log_tails: dict[str, str] = Field(default_factory=dict, description=(
+        "The kept state's output, by command and stream (a discarded candidate's output is in its history entry)."))
+    repair: StateSummary | None = Field(default=None, description=(
+        "A candidate of this turn that crashed but looked promising: propose corrected versions of its change."))
     max_candidates: int = Field(default=6, ge=1, le=32, description="At most this many proposals per answer.")
     witnesses: list[Witness] = Field(default_factory=list, description="Reproductions of the latest failures.")
 
