@@ -86,6 +86,7 @@ class LLMBrain:
             "Answer with one JSON object matching this JSON Schema:\n```json\n" + json.dumps(schema) + "\n```")
         cap = request.max_candidates if isinstance(request, PatchRequest) else None
         budget = self.settings.budget()
+        tries = self.settings.max_attempts  # the judge is advisory: two tries at most
         usage, raw, notes = Usage(), list[str](), list[str]()
         repairs = cut_offs = shrinks = 0
         end = None if request.time_left_s is None else time.monotonic() + request.time_left_s
@@ -98,8 +99,8 @@ class LLMBrain:
             if request.tokens_left is not None and usage.tokens >= request.tokens_left:
                 return self._give_up(kind, "the run's token budget ran out during repairs", usage, raw)
             try:
-                completion = complete(self.backend, prompt("system"), turns, schema, end,
-                                      max_attempts=self.settings.max_attempts, attempts=Attempts())
+                completion = complete(self.backend, prompt("system"), turns, schema, end, attempts=Attempts(),
+                                      max_attempts=min(2, tries) if kind == "judge" else tries)
             except ContextTooLong as exc:
                 shrinks += 1
                 if shrinks > MAX_SHRINKS:
