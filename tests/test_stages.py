@@ -232,3 +232,18 @@ def test_a_judge_that_fails_leaves_a_note_and_nothing_else(tmp_path: Path) -> No
     report = next((repo / ".remoroo" / "runs").glob("*/final_report.md")).read_text()
     assert "the judge gave no judgement: the judge's endpoint answered 503" in report
     assert report.count("## Outcome: SUCCESS") == 1
+
+
+def test_the_same_change_twice_in_a_batch_is_measured_once(tmp_path: Path) -> None:
+    spaced = PatchProposal(rationale="again", edits=[Edit(path="score.txt", search="1\n", replace="9 \n")])
+    measurer = FileMeasurer()
+    brain = ListBrain(plans=plan_only(), patches=[PatchResponse(proposals=[set_score(9), spaced])])
+    ctx = context(score_repo(tmp_path), "score >= 5", brain, measurer)
+    prepared_ = prepare(ctx)
+    assert not isinstance(prepared_, Ending)
+    measured_before = len(measurer.calls)
+    result = run_turn(ctx, *prepared_, 1)
+    assert isinstance(result, TurnResult) and result.kept is not None
+    assert [s.decision for s in result.summaries] == ["KEPT", "REJECTED"]
+    assert "the same change as candidate 1" in result.summaries[1].reason
+    assert len(measurer.calls) == measured_before + 1

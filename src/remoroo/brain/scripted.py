@@ -113,6 +113,8 @@ class ScriptedBrain:
             if isinstance(entry, GiveUp):
                 return PlanResponse(give_up=entry.give_up)
             return PlanResponse(plan=entry)
+        if request.repair is not None:
+            return PatchResponse(give_up="a script has no repairs: its next patch is for the next turn")
         if request.turn > len(self.script.patches):
             return PatchResponse(give_up=f"the script has only {len(self.script.patches)} patches")
         item = self.script.patches[request.turn - 1]

@@ -1,77 +1,50 @@
-"""One turn: ask for a batch of candidates, then for each: patch → audit → run and measure → audit → decide.
+"""One turn: ask for a batch of candidates, measure each on the kept state, keep the best, repair, stack.
 
-Every candidate starts from the kept state. The audit reads the change before
-anything runs (a veto is never measured), and, for preserved outputs, the
-measurement before any number counts.
-The best KEPT candidate becomes the new kept state; every other candidate is
-reverted. If no candidate of a batch even applies, the brain gets the
-failure messages back and may answer again (up to ``max_patch_reflections``).
+Every candidate starts from the kept state (``loop/candidate.py``). The best
+KEPT candidate becomes the new kept state; every other candidate is reverted.
+Around that:
+- If no candidate of a batch even applies, the brain gets the failure
+  messages back and may answer again (up to ``max_patch_reflections``).
+- Proposals that make the same change (up to whitespace) as an earlier one
+  of the turn are dropped before anything runs.
+- When nothing was kept and a candidate crashed where the kept state runs,
+  the brain is asked once to repair it (``PatchRequest.repair``).
+- When a second candidate also improved and touches other files, it is tried
+  stacked on the first.
+The brain sees each candidate's own diff and error in its history entry;
+``log_tails`` and witnesses stay the kept state's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from remoroo.audit import AuditFinding, AuditVerdict, churn_only
-from remoroo.errors import PatchRejected
-from remoroo.evidence.events import (
-    CandidateDone,
-    CandidateMeasured,
-    CandidateStarted,
-    CommandSummary,
-    PatchesRejected,
-    TurnDone,
-)
-from remoroo.exec.pool import LocalExecutor
+from remoroo.evidence.events import CandidateDone, CommandSummary, PatchesRejected, TurnDone
 from remoroo.index.slice import build_slice, plan_entries
+from remoroo.loop.candidate import Candidate, decided, evaluate_batch
 from remoroo.loop.hydration import ask
-from remoroo.loop.observe import (
-    audit_change,
-    frozen_tests,
-    hollow_tests,
-    log_tails,
-    mark_frozen,
-    measured_findings,
-    protection,
-    witnesses,
-)
-from remoroo.loop.sidebyside import measure_side_by_side, noisy_metrics
+from remoroo.loop.observe import log_tails, mark_frozen, protection, witnesses
+from remoroo.loop.sidebyside import noisy_metrics
 from remoroo.loop.state import Kept, Progress, RunContext, Setup
 from remoroo.measure.once import Measurement
-from remoroo.model.decide import Intervals, SideBySide, Verdict, is_met, judge_candidate, score
+from remoroo.measure.witness import relative
+from remoroo.model.decide import Verdict, is_met, score
 from remoroo.model.goal import Scalar
-from remoroo.model.metrics import is_memory, is_timing
-from remoroo.model.outcomes import AuditRule, Decision
-from remoroo.model.patch import PatchProposal
+from remoroo.model.outcomes import AuditRule
+from remoroo.model.patch import PatchProposal, fingerprint
 from remoroo.model.witness import Witness
-from remoroo.patch.apply import apply_proposal
 from remoroo.protocol.wire import FileView, PatchRequest, StateSummary
+
+DIFF_LINES = 40
+ERROR_LINES = 15
 
 
 @dataclass(frozen=True)
 class GaveUp:
     reason: str
-
-
-@dataclass
-class Candidate:
-    """One proposal as it goes through the turn's stages (owned by the turn, never shared)."""
-
-    index: int
-    proposal: PatchProposal
-    verdict: Verdict
-    commit: str = ""
-    files: tuple[str, ...] = ()
-    measurement: Measurement | None = None
-    audit: AuditVerdict | None = None
-    diff: str = ""
-    where: Path | None = None
-    tree: Path | None = None
-    vs_base: Intervals = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,15 +62,71 @@ class TurnResult:
     tests: int = 0
 
 
+@dataclass
+class _Turn:
+    """The turn's own record while it runs: its candidates and what the brain has seen of them."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    summaries: list[StateSummary] = field(default_factory=list)
+    recorded: set[int] = field(default_factory=set)
+    seen: dict[str, int] = field(default_factory=dict)
+
+
 def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> TurnResult | GaveUp:
     started = time.perf_counter()
+    state = _Turn()
+    asked = _batch(ctx, setup, progress, turn, state)
+    if isinstance(asked, GaveUp):
+        return asked
+    if not any(c.verdict.decision == "KEPT" for c in state.candidates):
+        _repair(ctx, setup, progress, turn, state)
+    chosen = _choose(setup, state.candidates)
+    for other in state.candidates:
+        if other is not chosen and other.verdict.decision == "KEPT":
+            other.verdict = other.verdict.model_copy(update={
+                "decision": "REVERTED", "progress": False,
+                "reason": f"{other.verdict.reason}, but candidate {chosen.index} was better"})
+    kept = _kept(chosen, turn)
+    progressed = chosen.verdict.progress
+    if kept is not None:
+        stacked = _stack(ctx, setup, progress, turn, state, chosen, kept)
+        if stacked is not None and stacked.verdict.decision == "KEPT":
+            chosen.verdict = chosen.verdict.model_copy(update={
+                "reason": f"{chosen.verdict.reason}; then stacked with another change as candidate {stacked.index}"})
+            chosen, kept = stacked, _kept(stacked, turn)
+    _record(ctx, turn, state)
+    ctx.workspace.reset(kept.commit if kept else progress.kept.commit)
+    if kept is not None:
+        ctx.index.current()  # the kept code changed: re-index it and regenerate the run's diagram
+    found = None
+    if chosen.measurement is not None:  # written as evidence always; shown to the brain only for the kept state
+        found = witnesses(ctx, setup, chosen.measurement, turn, chosen.tree or ctx.work_root)
+    _record_turn(ctx, progress.replans, turn, chosen, len(state.candidates), time.perf_counter() - started)
+    measured = [c.measurement for c in state.candidates if c.measurement is not None]
+    tails = log_tails(chosen.measurement, chosen.tree or ctx.work_root) if kept and chosen.measurement else {}
+    verdict = chosen.verdict.model_copy(update={"progress": chosen.verdict.progress or progressed})
+    return TurnResult(
+        verdict=verdict, ran_ok=any(m.code_runs for m in measured), kept=kept, summaries=tuple(state.summaries),
+        log_tails=tails, witnesses=found if kept is not None else None,
+        measured_goal=any(name in m.metrics for m in measured for name in setup.goal.metric_names),
+        vetoed=frozenset(r for c in state.candidates for r in c.verdict.rules),
+        tests=len(state.candidates) if noisy_metrics(setup) else 0)
+
+
+def _kept(chosen: Candidate, turn: int) -> Kept | None:
+    if chosen.verdict.decision != "KEPT" or chosen.measurement is None:
+        return None
+    return Kept(commit=chosen.commit, metrics=dict(chosen.measurement.metrics), runs=chosen.measurement.code_runs,
+                turn=turn, vs_base=dict(chosen.vs_base))
+
+
+def _batch(ctx: RunContext, setup: Setup, progress: Progress, turn: int, state: _Turn) -> GaveUp | None:
+    """Ask and measure; while no candidate of a batch applies, feed the reasons back and ask again."""
     feedback: list[str] = []
-    candidates: list[Candidate] = []
-    summaries: list[StateSummary] = []
     for _ in range(ctx.config.max_patch_reflections + 1):
         if ctx.budgets.time_exhausted():
             return GaveUp("time budget used up")
-        history = list(progress.history) + summaries
+        history = list(progress.history) + state.summaries
 
         def build(hydrated: list[FileView], notes: list[str], history: list[StateSummary] = history,
                   feedback: list[str] = feedback) -> PatchRequest:
@@ -106,46 +135,40 @@ def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> Tu
         response = ask(ctx, build, ctx.brain.patch, f"turn {turn}")
         if not response.proposals:
             return GaveUp(response.give_up or "no reason given")
-        candidates = _evaluate_batch(ctx, setup, progress, turn, response.proposals[: ctx.config.batch_size],
-                                     tests=progress.tests + len(summaries))
+        candidates = _measure(ctx, setup, progress, progress.kept, turn, state,
+                              response.proposals[: ctx.config.batch_size], first=1)
         if any(c.commit for c in candidates):
-            break
+            state.candidates, state.recorded = candidates, set()
+            return None
         feedback = [c.verdict.reason for c in candidates]
-        summaries += _record_candidates(ctx, turn, candidates)
+        state.summaries += _record_candidates(ctx, turn, candidates)
         ctx.folder.append(PatchesRejected(turn=turn, messages=feedback))
-    chosen = _choose(setup, candidates)
-    for other in candidates:
-        if other is not chosen and other.verdict.decision == "KEPT":
-            other.verdict = other.verdict.model_copy(update={
-                "decision": "REVERTED", "progress": False,
-                "reason": f"{other.verdict.reason}, but candidate {chosen.index} was better"})
-    summaries += _record_candidates(ctx, turn, candidates)
-    kept = None
-    if chosen.verdict.decision == "KEPT" and chosen.measurement is not None:
-        kept = Kept(commit=chosen.commit, metrics=dict(chosen.measurement.metrics),
-                    runs=chosen.measurement.code_runs, turn=turn, vs_base=dict(chosen.vs_base))
-    ctx.workspace.reset(kept.commit if kept else progress.kept.commit)
-    if kept is not None:
-        ctx.index.current()  # the kept code changed: re-index it and regenerate the run's diagram
-    found = None
-    if chosen.measurement is not None:
-        found = witnesses(ctx, setup, chosen.measurement, turn, chosen.tree or ctx.work_root)
-    _record_turn(ctx, progress.replans, turn, chosen, len(candidates), time.perf_counter() - started)
-    tails: dict[str, str] = {}
-    for cand in candidates:
-        if cand.measurement is not None:
-            tails.update(log_tails(cand.measurement, cand.tree or ctx.work_root))
-    measured = [c.measurement for c in candidates if c.measurement is not None]
-    return TurnResult(
-        verdict=chosen.verdict, ran_ok=any(m.code_runs for m in measured), kept=kept, summaries=tuple(summaries),
-        log_tails=tails, witnesses=found,
-        measured_goal=any(name in m.metrics for m in measured for name in setup.goal.metric_names),
-        vetoed=frozenset(r for c in candidates for r in c.verdict.rules),
-        tests=len(candidates) if noisy_metrics(setup) else 0)
+        state.candidates, state.recorded = candidates, {c.index for c in candidates}
+    return None
+
+
+def _measure(ctx: RunContext, setup: Setup, progress: Progress, kept: Kept, turn: int, state: _Turn,
+             proposals: list[PatchProposal], first: int) -> list[Candidate]:
+    """Measure the proposals not already tried this turn (the same change up to whitespace is one candidate)."""
+    fresh: list[PatchProposal] = []
+    dropped: list[tuple[PatchProposal, int]] = []
+    for proposal in proposals:
+        key = fingerprint(proposal)
+        if key in state.seen:
+            dropped.append((proposal, state.seen[key]))
+            continue
+        state.seen[key] = first + len(fresh)
+        fresh.append(proposal)
+    found = evaluate_batch(ctx, setup, kept, turn, fresh, tests=progress.tests + len(state.summaries), first=first,
+                           of=first - 1 + len(fresh)) if fresh else []
+    for offset, (proposal, same) in enumerate(dropped, start=first + len(fresh)):
+        found.append(Candidate(offset, proposal, decided("REJECTED", f"the same change as candidate {same}: "
+                                                                     "not measured again")))
+    return found
 
 
 def _request(ctx: RunContext, setup: Setup, progress: Progress, turn: int, history: list[StateSummary],
-             feedback: list[str], hydrated: list[FileView]) -> PatchRequest:
+             feedback: list[str], hydrated: list[FileView], repair: StateSummary | None = None) -> PatchRequest:
     plan = setup.plan
     index = ctx.index.current()
     return PatchRequest(
@@ -156,133 +179,55 @@ def _request(ctx: RunContext, setup: Setup, progress: Progress, turn: int, histo
             focus=[f.split(":", 1)[0] for intent in plan.patch_intents for f in intent.files],
             protected=protection(plan))),
         history=history, log_tails=progress.log_tails, feedback=feedback,
-        max_candidates=ctx.config.batch_size, hydrated=hydrated, witnesses=list(progress.witnesses),
+        max_candidates=ctx.config.batch_size, hydrated=hydrated, witnesses=list(progress.witnesses), repair=repair,
     )
 
 
-def _evaluate_batch(ctx: RunContext, setup: Setup, progress: Progress, turn: int,
-                    proposals: list[PatchProposal], tests: int = 0) -> list[Candidate]:
-    """Every candidate of the batch, each on the kept state: side by side in worktrees when workers allow."""
-    batch, kept = len(proposals), progress.kept
-    timing = any(is_timing(m) for m in setup.metrics)
-    workers = 1 if timing else min(ctx.config.workers, batch)
-    if ctx.measurer.measures_away(setup.metrics):
-        workers = min(ctx.measurer.remote_workers, batch)  # one candidate per worker of the cluster
-    if workers <= 1:
-        found = []
-        for k, proposal in enumerate(proposals, start=1):
-            ctx.workspace.reset(kept.commit)
-            found.append(_try(ctx, setup, kept, turn, k, proposal, batch, ctx.work_root, tests + k))
-        return found
-    base = ctx.folder.root / "work-candidates" / str(turn)
-    trees = [ctx.workspace.candidate_checkout(base / str(k), kept.commit) for k in range(1, batch + 1)]
-    try:
-        done = dict(LocalExecutor(workers).run(
-            lambda k: _try(ctx, setup, kept, turn, k, proposals[k - 1], batch, trees[k - 1], tests + k),
-            list(range(1, batch + 1))))
-    finally:
-        for tree in trees:
-            ctx.workspace.remove_checkout(tree)
-    results: list[Candidate] = []
-    for i in range(batch):
-        result = done[i]
-        if isinstance(result, BaseException):
-            raise result
-        results.append(result)
-    return results
+def _crashed(kept: Kept, measured: Measurement | None) -> bool:
+    """It ran, where the kept state runs, and a command failed (not a timeout)."""
+    return measured is not None and kept.runs and bool(measured.commands) and not measured.code_runs \
+        and not measured.timed_out
 
 
-def _try(ctx: RunContext, setup: Setup, kept: Kept, turn: int, index: int, proposal: PatchProposal, batch: int,
-         tree: Path, test: int = 1) -> Candidate:
-    """Patch, then run, measure, audit and decide one candidate."""
-    ws = ctx.workspace
-    tdir = ctx.folder.turn_dir(turn)
-    where = tdir if batch == 1 else tdir / "candidates" / str(index)
-    ctx.folder.append(CandidateStarted(turn=turn, candidate=index, of=batch, rationale=proposal.rationale[:300]))
-    try:
-        apply_proposal(tree, proposal)
-    except PatchRejected as exc:
-        return Candidate(index, proposal, _verdict("REJECTED", f"the patch did not apply: {exc}"), where=where)
-    commit = ws.commit_in(tree, f"remoroo turn {turn} candidate {index}")
-    candidate = Candidate(index, proposal, _verdict("REJECTED", ""), commit=commit,
-                          files=tuple(ws.changed_files(kept.commit, commit)),
-                          diff=ws.diff(kept.commit, commit), where=where, tree=tree)
-    _evaluate(ctx, setup, kept, candidate, where / "logs", turn, test)
-    measured = candidate.measurement
-    ctx.folder.append(CandidateMeasured(turn=turn, candidate=index, decision=candidate.verdict.decision,
-                                        reason=candidate.verdict.reason[:500],
-                                        metrics=dict(measured.metrics) if measured else {}))
-    return candidate
-
-
-def _breaks_exact(setup: Setup, kept: Kept, measured: Measurement) -> bool:
-    """A target on a deterministic metric (not a timing) that the kept state meets and this run does not."""
-    noisy = set(noisy_metrics(setup))
-    return any(is_met(t, kept.metrics, setup.baseline_metrics, setup.noise) and
-               not is_met(t, dict(measured.metrics), setup.baseline_metrics, setup.noise)
-               for t in setup.goal.targets if t.metric not in noisy and not is_timing(t.metric)
-               and not is_memory(t.metric))
-
-
-def _verdict(decision: Decision, reason: str, rules: list[AuditRule] | None = None) -> Verdict:
-    return Verdict(decision=decision, progress=False, reason=reason, rules=rules or [])
-
-
-def _evaluate(ctx: RunContext, setup: Setup, kept: Kept, cand: Candidate, logs: Path, turn: int,
-              test: int = 1) -> None:
-    files = list(cand.files)
-    if not files:
-        cand.verdict = _verdict("REJECTED", "the patch changed nothing")
+def _repair(ctx: RunContext, setup: Setup, progress: Progress, turn: int, state: _Turn) -> None:
+    """Once per turn: the first candidate that passed the audit and crashed goes back to the brain for a fix."""
+    broken = [c for c in state.candidates if c.audit is not None and c.audit.passed
+              and _crashed(progress.kept, c.measurement)]
+    if not broken or ctx.budgets.time_exhausted():
         return
-    verdict = audit_change(ctx, setup, kept.commit, cand.commit, files)
-    cand.audit = verdict
-    if not verdict.passed:
-        _veto(ctx, turn, cand, verdict.vetoes)
+    state.summaries += _record_candidates(ctx, turn, [c for c in state.candidates if c.index not in state.recorded])
+    state.recorded |= {c.index for c in state.candidates}
+    target = next(s for s in reversed(state.summaries) if s.candidate == broken[0].index)
+    history = list(progress.history) + state.summaries
+
+    def build(hydrated: list[FileView], notes: list[str]) -> PatchRequest:
+        return _request(ctx, setup, progress, turn, history, notes, hydrated, repair=target)
+
+    response = ask(ctx, build, ctx.brain.patch, f"turn {turn} repair")
+    if not response.proposals:
         return
-    if churn_only(files):
-        cand.verdict = _verdict("REVERTED", f"documentation-only change ({', '.join(files)}) is not progress")
-        return
-    side = SideBySide()
-    if noisy_metrics(setup):  # timings: the kept state runs alongside, in the same time window
-        reference = ctx.workspace.candidate_checkout(
-            ctx.folder.root / "work-candidates" / f"kept-{turn}-{cand.index}", kept.commit)
-        try:
-            paired = measure_side_by_side(ctx, setup, reference, cand.tree or ctx.work_root, logs, test,
-                                          kept.vs_base, hopeless=partial(_breaks_exact, setup, kept))
-        finally:
-            ctx.workspace.remove_checkout(reference)
-        measurement = paired.new
-        cand.vs_base = {m: iv.scaled(kept.vs_base[m]) if m in kept.vs_base else iv
-                        for m, iv in paired.intervals.items()}
-        side = SideBySide(old_vs_base=dict(kept.vs_base), new_vs_base=dict(cand.vs_base),
-                          new_vs_old=dict(paired.intervals))
-    else:
-        measurement = ctx.measurer.measure(setup.plan, setup.metrics, cand.tree or ctx.work_root, logs,
-                                           repeats=setup.repeats, deadline=ctx.budgets.deadline, away=True)
-    measurement = frozen_tests(setup, measurement)
-    cand.measurement = measurement
-    after = measured_findings(ctx, setup, measurement)
-    hollow = hollow_tests(ctx, setup, cand.commit, files, measurement, logs.parent / "mutant-logs")
-    if hollow is not None:
-        after.append(hollow)
-    verdict.findings += after
-    verdict.passed = verdict.passed and all(f.passed for f in after)
-    cand.audit = verdict
-    if not verdict.passed:
-        _veto(ctx, turn, cand, verdict.vetoes)
-        return
-    decided = judge_candidate(setup.goal, kept.metrics, kept.runs, measurement.metrics, measurement.code_runs,
-                              setup.baseline_metrics, setup.noise, side)
-    if measurement.problems and decided.decision != "KEPT":
-        decided = decided.model_copy(update={"reason": "; ".join(measurement.problems) + "; " + decided.reason})
-    cand.verdict = decided
+    first = max(c.index for c in state.candidates) + 1
+    state.candidates += _measure(ctx, setup, progress, progress.kept, turn, state,
+                                 response.proposals[: max(1, ctx.config.batch_size // 2)], first=first)
 
 
-def _veto(ctx: RunContext, turn: int, cand: Candidate, vetoes: list[AuditFinding]) -> None:
-    ctx.folder.write_json(f"audit/turn-{turn}-{cand.index}.json", cand.audit)
-    rules: list[AuditRule] = sorted({v.rule for v in vetoes})
-    reasons = "; ".join(v.reason for v in vetoes)
-    cand.verdict = _verdict("VETOED", f"vetoed: {', '.join(rules)}: {reasons}", rules)
+def _stack(ctx: RunContext, setup: Setup, progress: Progress, turn: int, state: _Turn, chosen: Candidate,
+           kept: Kept) -> Candidate | None:
+    """The best other improving candidate that touches other files, tried on top of the chosen one."""
+    if all(is_met(t, kept.metrics, setup.baseline_metrics, setup.noise) for t in setup.goal.targets):
+        return None
+    others = [c for c in state.candidates if c is not chosen and c.diff and c.measurement is not None
+              and c.verdict.reason.endswith(f"but candidate {chosen.index} was better")
+              and not set(c.files) & set(chosen.files)]
+    if not others or ctx.budgets.time_exhausted():
+        return None
+    other = _choose(setup, others)
+    proposal = PatchProposal(rationale=f"candidate {chosen.index} and candidate {other.index} together",
+                             diff=other.diff)
+    first = max(c.index for c in state.candidates) + 1
+    found = _measure(ctx, setup, replace(progress, kept=kept), kept, turn, state, [proposal], first=first)
+    state.candidates += found
+    return found[0] if found else None
 
 
 _ORDER = {"KEPT": 0, "REVERTED": 1, "VETOED": 2, "REJECTED": 3, "BASELINE": 4}
@@ -306,6 +251,35 @@ def _write_evidence(where: Path, cand: Candidate) -> None:
     (where / "decision.json").write_text(cand.verdict.model_dump_json(indent=2), encoding="utf-8")
 
 
+def _record(ctx: RunContext, turn: int, state: _Turn) -> None:
+    fresh = [c for c in state.candidates if c.index not in state.recorded]
+    state.summaries += _record_candidates(ctx, turn, fresh)
+    state.recorded |= {c.index for c in fresh}
+
+
+def trimmed_diff(diff: str, lines: int = DIFF_LINES) -> str:
+    """A diff cut to its first ``lines`` lines, saying how many were left out."""
+    rows = diff.splitlines()
+    if len(rows) <= lines:
+        return diff
+    return "\n".join(rows[:lines]) + f"\n... ({len(rows) - lines} more lines)\n"
+
+
+def error_tail(measured: Measurement | None, tree: Path | None, lines: int = ERROR_LINES) -> str:
+    """The failing command's last stderr lines (else stdout), repository-relative; empty when all ran cleanly."""
+    if measured is None:
+        return ""
+    for run in measured.commands:
+        if run.ok:
+            continue
+        text = run.stderr_tail.strip() or run.stdout_tail.strip()
+        rows = text.splitlines()[-lines:]
+        head = f"{run.name}: " + ("timed out" if run.timed_out else f"exit code {run.exit_code}")
+        body = "\n".join(rows)
+        return head + ("\n" + (relative(body, tree) if tree is not None else body) if body else "")
+    return ""
+
+
 def _record_candidates(ctx: RunContext, turn: int, candidates: list[Candidate]) -> list[StateSummary]:
     """Each candidate's evidence and ledger event; returns what the brain will see of them."""
     summaries = []
@@ -324,7 +298,8 @@ def _record_candidates(ctx: RunContext, turn: int, candidates: list[Candidate]) 
         summaries.append(StateSummary(
             label=f"turn {turn}" + (f" candidate {cand.index}" if cand.index > 1 else ""), turn=turn,
             candidate=cand.index, metrics=metrics, decision=cand.verdict.decision, reason=cand.verdict.reason,
-            files=list(cand.files), rationale=cand.proposal.rationale,
+            files=list(cand.files), rationale=cand.proposal.rationale, diff=trimmed_diff(cand.diff),
+            error=error_tail(m, cand.tree or ctx.work_root),
         ))
     return summaries
 

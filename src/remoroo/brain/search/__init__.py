@@ -134,6 +134,8 @@ class SearchBrain:
 
     # patch ---------------------------------------------------------------------
     def patch(self, request: PatchRequest) -> PatchResponse:
+        if request.repair is not None:  # its next batch already explores around a crash; no repair step
+            return PatchResponse(give_up="the search brain does not repair single candidates")
         goal = _goal(request)
         modules: dict[str, Module | SpanModule] = {}
         for view in request.context.files:
