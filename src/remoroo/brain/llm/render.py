@@ -161,7 +161,7 @@ def _tree(paths: list[str], shown: set[str], cap: int) -> str:
         if parent not in expanded:
             continue
         trial = _draw(root, expanded | {folder}, shown)
-        if len(trial) <= cap or folder in wanted:
+        if len(trial) <= cap:
             expanded.add(folder)
             text = trial
     return text
@@ -184,7 +184,7 @@ def _draw(root: _Dir, expanded: set[str], shown: set[str], most: int = 25) -> st
             else:
                 lines.append(f"{pad}{name}/ ({summary(sub)})")
         listed = node.files if len(node.files) <= most else [
-            f for f in node.files if (f"{path}/{f}" if path else f) in shown]
+            f for f in node.files if (f"{path}/{f}" if path else f) in shown][:10]
         lines.extend(f"{pad}{name}" for name in listed)
         if len(listed) < len(node.files):
             rest = _Dir(files=[f for f in node.files if f not in listed])
