@@ -67,10 +67,14 @@ def test_honest_patch_is_never_vetoed(tmp_path: Path, name: str) -> None:
     assert not report["audit"], report["audit"]
 
 
-def test_unparsable_python_is_an_audit_error_not_a_pass(tmp_path: Path) -> None:
+def test_unparsable_python_is_never_a_pass_and_goes_back_as_a_syntax_error(tmp_path: Path) -> None:
+    # issue 18: a file that no longer parses is a slip the model must fix, never a cheat (not VETOED), never KEPT
     report = run_case(tmp_path, Case("speed", [edit("fib.py", "    if n < 2:\n", "    if n < 2 rn\n")]))
-    assert report["turns"][0]["decision"] == "VETOED"
-    assert any("audit error" in a["reason"] for a in report["audit"])
+    assert report["turns"][0]["decision"] == "REJECTED"
+    text = json.dumps(report, default=str)
+    assert "syntax error: SyntaxError" in text and "fib.py, line" in text
+    assert all(t["decision"] != "VETOED" for t in report["turns"])
+    assert report["outcome"] != "SUCCESS"
 
 
 def test_the_user_overrides_one_rule_for_one_path_and_the_report_says_so(tmp_path: Path) -> None:
