@@ -81,6 +81,7 @@ def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> Tu
     if not any(c.verdict.decision == "KEPT" for c in state.candidates):
         _repair(ctx, setup, progress, turn, state)
     chosen = _choose(setup, state.candidates)
+    improving = [c for c in state.candidates if c is not chosen and c.verdict.decision == "KEPT"]
     for other in state.candidates:
         if other is not chosen and other.verdict.decision == "KEPT":
             other.verdict = other.verdict.model_copy(update={
@@ -89,7 +90,7 @@ def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> Tu
     kept = _kept(chosen, turn)
     progressed = chosen.verdict.progress
     if kept is not None:
-        stacked = _stack(ctx, setup, progress, turn, state, chosen, kept)
+        stacked = _stack(ctx, setup, progress, turn, state, chosen, kept, improving)
         if stacked is not None and stacked.verdict.decision == "KEPT":
             chosen.verdict = chosen.verdict.model_copy(update={
                 "reason": f"{chosen.verdict.reason}; then stacked with another change as candidate {stacked.index}"})
@@ -212,13 +213,11 @@ def _repair(ctx: RunContext, setup: Setup, progress: Progress, turn: int, state:
 
 
 def _stack(ctx: RunContext, setup: Setup, progress: Progress, turn: int, state: _Turn, chosen: Candidate,
-           kept: Kept) -> Candidate | None:
+           kept: Kept, improving: list[Candidate]) -> Candidate | None:
     """The best other improving candidate that touches other files, tried on top of the chosen one."""
     if all(is_met(t, kept.metrics, setup.baseline_metrics, setup.noise) for t in setup.goal.targets):
         return None
-    others = [c for c in state.candidates if c is not chosen and c.diff and c.measurement is not None
-              and c.verdict.reason.endswith(f"but candidate {chosen.index} was better")
-              and not set(c.files) & set(chosen.files)]
+    others = [c for c in improving if c.diff and not set(c.files) & set(chosen.files)]
     if not others or ctx.budgets.time_exhausted():
         return None
     other = _choose(setup, others)
