@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import git_init, write_files
+from conftest import FIB_PLAN, git_init, write_files
 from replay_server import ReplayServer
 from test_llm_brain import FIB, PLAN, run_llm
 
@@ -55,6 +55,16 @@ def test_a_crash_is_repaired_and_its_error_and_diff_are_shown(repo: Path) -> Non
     repair = request_json(server, 2)["repair"]
     assert repair["decision"] == "REVERTED" and "boom at the end" in repair["error"]
     assert "+    raise ValueError('boom at the end')" in repair["diff"]
+
+
+def test_a_hang_is_repaired_too_when_the_run_has_the_time(repo: Path) -> None:
+    hang = proposal(1, "loop forever", "    return a\n", "    while a:\n        a = a\n    return a\n")
+    short = json.dumps({"plan": {**FIB_PLAN, "commands": [{**FIB_PLAN["commands"][0], "timeout_s": 2}]}})
+    with ReplayServer([{"text": short}, {"text": hang}, {"text": FIX}]) as server:
+        report = run_llm(repo, server, max_turns=1)
+    assert report["outcome"] == "SUCCESS", report["reason"]
+    repair = request_json(server, 2)["repair"]
+    assert repair["error"].startswith("main: timed out") and "+    while a:" in repair["diff"]
 
 
 def test_the_kept_state_output_is_not_a_discarded_candidates(repo: Path) -> None:

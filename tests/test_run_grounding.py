@@ -65,8 +65,25 @@ def test_hydration_is_answered_in_the_next_call(fib_repo: Path, script) -> None:
         ("plan", ["fib.py", "README.md"], []), ("turn 1", ["main.py"], [])]
     requests = [json.loads(p.read_text()) for p in sorted((run_dir / "brain").glob("*.request.json"))]
     hydrated = [(r["kind"], [f["path"] for f in r["hydrated"]]) for r in requests]
-    assert hydrated[:4] == [("plan", []), ("plan", ["fib.py", "README.md"]), ("patch", []), ("patch", ["main.py"])]
+    assert hydrated[:4] == [("plan", []), ("plan", ["fib.py", "README.md"]), ("patch", ["fib.py", "README.md"]),
+                            ("patch", ["fib.py", "README.md", "main.py"])]  # what was asked for stays pinned
     assert "def fib" in requests[1]["hydrated"][0]["content"]
+
+
+def test_files_asked_for_stay_pinned_in_later_turns_and_are_read_at_the_kept_state(fib_repo: Path, script) -> None:
+    half = edit("fib.py", "    return a\n", "    return a  # checked\n")  # no metric moves: reverted
+    turn1 = {"hydrate": ["main.py", "fib.py"], "then": half}
+    done = cli("run", str(fib_repo), "--goal", "fix fib", "--metrics", "fib_10 == 55",
+               "--brain", f"scripted:{script([FIB_PLAN], [turn1, FIX])}", "--max-turns", "3")
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = latest_run(fib_repo)
+    requests = [json.loads(p.read_text()) for p in sorted((run_dir / "brain").glob("*patch.request.json"))]
+    second = [r for r in requests if r["turn"] == 2]
+    assert second and [f["path"] for f in second[0]["hydrated"]] == ["main.py", "fib.py"]
+    sent = {f["path"]: f["content"] for f in second[0]["hydrated"]}
+    assert sent["fib.py"] == (fib_repo / "fib.py").read_text()  # the kept state: the reverted edit is not in it
+    assert "# checked" not in sent["fib.py"]
+    assert [e["what"] for e in events(run_dir, "hydration")] == ["turn 1"]  # asked once, sent in every later call
 
 
 def test_hydration_that_cannot_be_answered_ends_the_run(fib_repo: Path, script) -> None:

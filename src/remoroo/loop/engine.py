@@ -283,7 +283,7 @@ def advance(progress: Progress, result: TurnResult, turn: int) -> Progress:
         log_tails={**progress.log_tails, **result.log_tails},
         witnesses=result.witnesses if result.witnesses is not None else progress.witnesses,
         turns_run=turn, stagnant=0 if moved else progress.stagnant + 1, ever_measured=ever,
-        vetoed=progress.vetoed | result.vetoed, tests=progress.tests + result.tests)
+        vetoed=progress.vetoed | result.vetoed, tests=progress.tests + result.tests, pinned=result.pinned)
 
 
 def _replan(ctx: RunContext, setup: Setup, progress: Progress) -> tuple[Setup, Progress] | Ending:
@@ -291,11 +291,12 @@ def _replan(ctx: RunContext, setup: Setup, progress: Progress) -> tuple[Setup, P
     reason = f"{progress.stagnant} turns without metric progress"
     ctx.folder.append(Replanned(replan=replans, reason=reason))
     planned = make_plan(ctx, PlanAsk(goal=setup.goal, replan=replans, reason=reason, previous=setup.plan,
-                                     history=progress.history))
+                                     history=progress.history, pinned=progress.pinned))
     if isinstance(planned, Ending):
         return planned
     plan, _ = fitted(planned.plan, setup.baseline)  # the same bound on the same commands as after the baseline
-    return setup.with_plan(replace(planned, plan=plan)), replace(progress, replans=replans, stagnant=0)
+    return setup.with_plan(replace(planned, plan=plan)), replace(progress, replans=replans, stagnant=0,
+                                                                 pinned=planned.pinned)
 
 
 def _all_met(setup: Setup, progress: Progress) -> bool:

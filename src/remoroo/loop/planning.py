@@ -34,6 +34,7 @@ class PlanAsk:
     feedback: tuple[str, ...] = ()
     observations: dict[str, str] = field(default_factory=dict)
     scouted: tuple[Scouted, ...] = ()  # what the previous plan's baseline printed and wrote, as a scouting run shows
+    pinned: tuple[str, ...] = ()  # files the brain asked for before: sent again in full
 
 
 def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
@@ -42,6 +43,7 @@ def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
     attempts = ctx.config.max_plan_attempts
     scouted: list[Scouted] = list(ask_for.scouted)
     looked = False  # the brain may ask for scouting runs once per plan
+    pinned = ask_for.pinned
     for attempt in range(1, attempts + 1):
         if ctx.budgets.time_exhausted():
             return Ending("FAIL", "time budget used up while planning")
@@ -51,7 +53,7 @@ def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
             return request.model_copy(update={"hydrated": hydrated, "feedback": request.feedback + notes,
                                               "request_id": new_request_id()})
 
-        response = ask(ctx, build, ctx.brain.plan, "plan")
+        response, pinned = ask(ctx, build, ctx.brain.plan, "plan", pinned)
         if response.observe and not looked:
             looked = True
             seen = _scout(ctx, request, response.observe)
@@ -59,7 +61,7 @@ def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
                 return seen
             scouted = scouted + seen
             request = request.model_copy(update={"scouted": scouted})
-            response = ask(ctx, partial(build, request=request), ctx.brain.plan, "plan")
+            response, pinned = ask(ctx, partial(build, request=request), ctx.brain.plan, "plan", pinned)
         if response.observe:
             feedback.append("observe: the candidates were already scouted once (see 'scouted'); answer with a plan "
                             "or give_up")
@@ -84,7 +86,7 @@ def make_plan(ctx: RunContext, ask_for: PlanAsk) -> Planned | Ending:
                                        commands=[c.run for c in plan.commands], reason=ask_for.reason))
         if ctx.confirm is not None and not ctx.confirm(plan):
             return Ending("FAIL", "the user declined to run the plan's commands (nothing was run)")
-        return Planned(plan=plan, goal=goal, harness_text=harness_text(ctx.work_root, plan))
+        return Planned(plan=plan, goal=goal, harness_text=harness_text(ctx.work_root, plan), pinned=pinned)
     last = feedback[-1] if feedback else "no plan"
     return Ending("FAIL", f"no valid plan after {attempts} attempt(s). {last}")
 

@@ -105,7 +105,7 @@ def prepare(ctx: RunContext) -> tuple[Setup, Progress] | Ending:
 def _replan_ask(planned: Planned, progress: Progress, found: Unsourced, seen: list[Scouted]) -> PlanAsk:
     """The next plan request: the baseline run is a scouting run too, so every number it printed or wrote goes."""
     return PlanAsk(goal=planned.goal, previous=planned.plan, history=progress.history, feedback=(found.message,),
-                   observations=dict(progress.log_tails), scouted=tuple(seen))
+                   observations=dict(progress.log_tails), scouted=tuple(seen), pinned=progress.pinned)
 
 
 def reported(missing: dict[str, str], seen: list[Scouted]) -> bool:
@@ -129,7 +129,8 @@ def baseline(ctx: RunContext, planned: Planned, start: str, instrumentation_diff
                                       deadline=deadline, first=first)
     noise = Noise(rel_tol_timing=ctx.config.noise_rel_timing, floors=noise_floors(result))
     ctx.measurer.protect_inputs(result.inputs)  # what the baseline read is read-only for every candidate
-    setup = Setup(plan=plan, goal=planned.goal, harness_text=planned.harness_text, baseline=result, noise=noise,
+    setup = Setup(plan=plan, goal=planned.goal, harness_text=planned.harness_text, pinned=planned.pinned,
+                  baseline=result, noise=noise,
                   repeats=repeats, start_commit=start, instrumentation_diff=instrumentation_diff)
     ctx.folder.write_json("turns/0/metrics.json", result)
     ctx.folder.append(Baseline(
@@ -142,7 +143,8 @@ def baseline(ctx: RunContext, planned: Planned, start: str, instrumentation_diff
                            reason="the repository as given")
     progress = Progress(kept=Kept(commit=start, metrics=dict(result.metrics), runs=result.code_runs),
                         history=(summary,), log_tails=log_tails(result, ctx.work_root), witnesses=found,
-                        ever_measured=any(m in result.metrics for m in planned.goal.metric_names))
+                        ever_measured=any(m in result.metrics for m in planned.goal.metric_names),
+                        pinned=planned.pinned)
     return setup, progress
 
 
@@ -173,7 +175,7 @@ def instrument(ctx: RunContext, setup: Setup, progress: Progress,
             observations=dict(progress.log_tails), context=context, history=list(progress.history),
             feedback=notes, hydrated=hydrated)
 
-    response = ask(ctx, build, ctx.brain.instrument, "instrument")
+    response, _ = ask(ctx, build, ctx.brain.instrument, "instrument", progress.pinned)
     if response.unmeasurable:
         return Ending("FAIL", f"unmeasurable: {', '.join(unsourced.missing)}: {response.unmeasurable}")
     if response.proposal is None:

@@ -90,6 +90,7 @@ class Planned:
     plan: Plan
     goal: Goal
     harness_text: str = ""
+    pinned: tuple[str, ...] = ()  # files the brain asked for while planning
 
     @property
     def metrics(self) -> list[str]:
@@ -112,7 +113,8 @@ class Setup(Planned):
         return dict(self.baseline.metrics)
 
     def with_plan(self, planned: Planned) -> Setup:
-        return replace(self, plan=planned.plan, goal=planned.goal, harness_text=planned.harness_text)
+        return replace(self, plan=planned.plan, goal=planned.goal, harness_text=planned.harness_text,
+                       pinned=planned.pinned)
 
 
 @dataclass(frozen=True)
@@ -140,3 +142,4 @@ class Progress:
     ever_measured: bool = False
     vetoed: frozenset[AuditRule] = frozenset()
     tests: int = 0  # side-by-side comparisons so far: each spends its share of the run's error rate
+    pinned: tuple[str, ...] = ()  # files the brain asked for: every later request carries them, read afresh

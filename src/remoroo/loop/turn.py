@@ -7,8 +7,9 @@ Around that:
   messages back and may answer again (up to ``max_patch_reflections``).
 - Proposals that make the same change (up to whitespace) as an earlier one
   of the turn are dropped before anything runs.
-- When nothing was kept and a candidate crashed where the kept state runs,
-  the brain is asked once to repair it (``PatchRequest.repair``).
+- When nothing was kept and a candidate crashed (or timed out, when the run
+  has the time) where the kept state runs, the brain is asked once to repair
+  it (``PatchRequest.repair``).
 - When a second candidate also improved and touches other files, it is tried
   stacked on the first.
 The brain sees each candidate's own diff and error in its history entry;
@@ -60,6 +61,7 @@ class TurnResult:
     measured_goal: bool = False
     vetoed: frozenset[AuditRule] = frozenset()
     tests: int = 0
+    pinned: tuple[str, ...] = ()
 
 
 @dataclass
@@ -70,11 +72,12 @@ class _Turn:
     summaries: list[StateSummary] = field(default_factory=list)
     recorded: set[int] = field(default_factory=set)
     seen: dict[str, int] = field(default_factory=dict)
+    pinned: tuple[str, ...] = ()  # the files asked for so far: carried to every later request
 
 
 def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> TurnResult | GaveUp:
     started = time.perf_counter()
-    state = _Turn()
+    state = _Turn(pinned=progress.pinned)
     asked = _batch(ctx, setup, progress, turn, state)
     if isinstance(asked, GaveUp):
         return asked
@@ -111,7 +114,7 @@ def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> Tu
         log_tails=tails, witnesses=found if kept is not None else None,
         measured_goal=any(name in m.metrics for m in measured for name in setup.goal.metric_names),
         vetoed=frozenset(r for c in state.candidates for r in c.verdict.rules),
-        tests=len(state.candidates) if noisy_metrics(setup) else 0)
+        tests=len(state.candidates) if noisy_metrics(setup) else 0, pinned=state.pinned)
 
 
 def _kept(chosen: Candidate, turn: int) -> Kept | None:
@@ -133,7 +136,7 @@ def _batch(ctx: RunContext, setup: Setup, progress: Progress, turn: int, state: 
                   feedback: list[str] = feedback) -> PatchRequest:
             return _request(ctx, setup, progress, turn, history, feedback + notes, hydrated)
 
-        response = ask(ctx, build, ctx.brain.patch, f"turn {turn}")
+        response, state.pinned = ask(ctx, build, ctx.brain.patch, f"turn {turn}", state.pinned)
         if not response.proposals:
             return GaveUp(response.give_up or "no reason given")
         candidates = _measure(ctx, setup, progress, progress.kept, turn, state,
@@ -184,16 +187,20 @@ def _request(ctx: RunContext, setup: Setup, progress: Progress, turn: int, histo
     )
 
 
-def _crashed(kept: Kept, measured: Measurement | None) -> bool:
-    """It ran, where the kept state runs, and a command failed (not a timeout)."""
-    return measured is not None and kept.runs and bool(measured.commands) and not measured.code_runs \
-        and not measured.timed_out
+def _crashed(kept: Kept, measured: Measurement | None, time_left_s: float) -> bool:
+    """It ran, where the kept state runs, and a command failed or timed out (a timeout only when the run has
+    the time to measure a fix: twice the time the broken candidate took)."""
+    if measured is None or not kept.runs or not measured.commands or measured.code_runs:
+        return False
+    return not measured.timed_out or time_left_s > 2 * measured.duration_s
 
 
 def _repair(ctx: RunContext, setup: Setup, progress: Progress, turn: int, state: _Turn) -> None:
-    """Once per turn: the first candidate that passed the audit and crashed goes back to the brain for a fix."""
+    """Once per turn: the first candidate that passed the audit and crashed goes back to the brain for a fix.
+
+    Files the brain asks for here stay pinned like any others (``state.pinned``)."""
     broken = [c for c in state.candidates if c.audit is not None and c.audit.passed
-              and _crashed(progress.kept, c.measurement)]
+              and _crashed(progress.kept, c.measurement, ctx.budgets.remaining_s())]
     if not broken or ctx.budgets.time_exhausted():
         return
     state.summaries += _record_candidates(ctx, turn, [c for c in state.candidates if c.index not in state.recorded])
@@ -204,7 +211,7 @@ def _repair(ctx: RunContext, setup: Setup, progress: Progress, turn: int, state:
     def build(hydrated: list[FileView], notes: list[str]) -> PatchRequest:
         return _request(ctx, setup, progress, turn, history, notes, hydrated, repair=target)
 
-    response = ask(ctx, build, ctx.brain.patch, f"turn {turn} repair")
+    response, state.pinned = ask(ctx, build, ctx.brain.patch, f"turn {turn} repair", state.pinned)
     if not response.proposals:
         return
     first = max(c.index for c in state.candidates) + 1

@@ -211,7 +211,8 @@ class PatchRequest(_Request):
     log_tails: dict[str, str] = Field(default_factory=dict, description=(
         "The kept state's output, by command and stream (a discarded candidate's output is in its history entry)."))
     repair: StateSummary | None = Field(default=None, description=(
-        "A candidate of this turn that crashed but looked promising: propose corrected versions of its change."))
+        "A candidate of this turn that crashed or timed out but looked promising: propose corrected versions of "
+        "its change."))
     max_candidates: int = Field(default=6, ge=1, le=32, description="At most this many proposals per answer.")
     witnesses: list[Witness] = Field(default_factory=list, description="Reproductions of the latest failures.")
 

@@ -211,13 +211,19 @@ def _block(path: str, text: str, title: str) -> str:
 
 
 def _files(request: AnyRequest, cap: int) -> tuple[str, set[str]]:
-    """Hydrated files, then files with content, then excerpts, as fenced blocks while ``cap`` lasts."""
+    """Hydrated files (the latest asked first), then files with content, then excerpts, while ``cap`` lasts.
+
+    A hydrated file gets at most half the share when there are several, and is cut at a line boundary
+    (its title saying which lines are shown) rather than dropped when it does not fit whole.
+    """
     blocks: list[str] = []
     spent = 0
     left_out: set[str] = set()
     seen: set[str] = set()
-    ordered: list[tuple[FileView, bool]] = [(f, True) for f in request.hydrated]
+    hydrated = list(reversed(request.hydrated))
+    ordered: list[tuple[FileView, bool]] = [(f, True) for f in hydrated]
     ordered += [(f, False) for f in request.context.files if f.content is not None]
+    share = cap if len(hydrated) <= 1 else cap // 2
     for view, pinned in ordered:
         if view.path in seen or view.content is None:
             continue
@@ -226,7 +232,10 @@ def _files(request: AnyRequest, cap: int) -> tuple[str, set[str]]:
         if view.frozen:
             note += " (metric code, lines " + ", ".join(f"{a}-{b}" for a, b in view.frozen) + ": do not change)"
         block = _block(view.path, view.content, f"{view.path}{note}")
-        if spent + len(block) > cap:
+        room = min(share, cap - spent) if pinned else cap - spent
+        if len(block) > room and pinned:
+            block = _cut(view, note, room)
+        if not block or len(block) > room:
             left_out.add(view.path)
             continue
         spent += len(block)
@@ -243,6 +252,23 @@ def _files(request: AnyRequest, cap: int) -> tuple[str, set[str]]:
             spent += len(block)
             blocks.append(block)
     return "\n".join(blocks), left_out
+
+
+def _cut(view: FileView, note: str, room: int) -> str:
+    """The file's first lines that fit ``room`` characters, titled with the range shown ('' if too few fit)."""
+    lines = (view.content or "").splitlines(keepends=True)
+    kept: list[str] = []
+    size = 200 + len(view.path) + len(note)  # the title, the fences and the range note
+    for line in lines:
+        if size + len(line) > room:
+            break
+        kept.append(line)
+        size += len(line)
+    if len(kept) < 20:
+        return ""
+    title = (f"{view.path} lines 1-{len(kept)} of {len(lines)}{note} (the rest did not fit the budget; "
+             "a search block must quote lines shown here)")
+    return _block(view.path, "".join(kept), title)
 
 
 def _symbols(views: list[FileView], left_out: set[str], shown: set[str], cap: int) -> str:
