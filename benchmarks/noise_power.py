@@ -1,7 +1,8 @@
 """False accepts and detection power of the side-by-side acceptance, on a loaded machine, in one run.
 
 A background load generator of its own (one busy process per core but one, bounded in time, stopped by
-PID) keeps the machine busy. A program whose runtime varies +-40% (a sleep of DELAY * U(0.6, 1.4)) is then
+PID) keeps the machine busy. A program whose runtime varies +-40% (a sleep of DELAY * U(0.6, 1.4); ``--spread``
+sets it) is then
 compared with itself (no-op candidates) and with 1.1x, 1.25x, 1.5x and 2x faster versions of itself,
 exactly as the loop compares a candidate with the kept state (``loop/sidebyside.measure_side_by_side``:
 warm-up, A B B A, the exact Mann-Whitney interval, sequential looks), each candidate as the first of a run.
@@ -9,9 +10,11 @@ It prints the false-accept rate, the detection rate per speed-up, and the execut
 the engine's former fixed repeats (9 for a command under 0.2 s) beside them.
 
 Targets: false accepts <= 1%; 1.25x detected >= 95% of the time; 2x always; the median executions per
-candidate on a quiet machine (``--quiet``) no higher than before.
+candidate on a quiet machine no higher than before (``--quiet --spread 0.02``: a program of ordinary noise;
+a +-40% program stays noisy on any machine and needs more samples to be decided at all).
 
-Run by hand (not in make test): .venv/bin/python benchmarks/noise_power.py [--noop 200] [--each 40] [--quiet]
+Run by hand (not in make test):
+    .venv/bin/python benchmarks/noise_power.py [--noop 200] [--each 40] [--quiet] [--spread 0.4]
 """
 
 from __future__ import annotations
@@ -36,14 +39,14 @@ from remoroo.model.plan import Plan
 from remoroo.model.spec import parse_goal
 
 DELAY = 0.2
-PROGRAM = "import random, time\ntime.sleep({delay} * random.uniform(0.6, 1.4))\n"
+PROGRAM = "import random, time\ntime.sleep({delay} * random.uniform(1 - {spread}, 1 + {spread}))\n"
 BEFORE_REPEATS = 9  # what a candidate cost before: repeats_for() of a command under 0.2 s
 
 
-def tree(root: Path, name: str, speedup: float) -> Path:
+def tree(root: Path, name: str, speedup: float, spread: float) -> Path:
     path = root / name
     path.mkdir(parents=True)
-    (path / "work.py").write_text(PROGRAM.format(delay=DELAY / speedup))
+    (path / "work.py").write_text(PROGRAM.format(delay=DELAY / speedup, spread=spread))
     return path
 
 
@@ -58,6 +61,7 @@ def main() -> None:
     parser.add_argument("--noop", type=int, default=200, help="no-op candidates")
     parser.add_argument("--each", type=int, default=40, help="candidates per speed-up")
     parser.add_argument("--quiet", action="store_true", help="no background load")
+    parser.add_argument("--spread", type=float, default=0.4, help="the program's own noise: +-40%% by default")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="remoroo-noise-"))
     env = Environment(base_env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
@@ -71,14 +75,14 @@ def main() -> None:
                                                              spread={"runtime_s": DELAY * 0.2}))
     ctx = SimpleNamespace(measurer=measurer, budgets=SimpleNamespace(deadline=time.monotonic() + 10 ** 6),
                           config=SimpleNamespace(noise_rel_timing=0.10, repeats=0))
-    reference = tree(root, "reference", 1.0)
+    reference = tree(root, "reference", 1.0, args.spread)
     cases = [("no-op", 1.0, args.noop)] + [(f"{s}x", s, args.each) for s in (1.1, 1.25, 1.5, 2.0)]
     generators = [] if args.quiet else load(24 * 3600)
     results: dict[str, tuple[int, int, list[int]]] = {}
     started = time.monotonic()
     try:
         for label, speedup, count in cases:
-            candidate = tree(root, f"cand-{label}", speedup)
+            candidate = tree(root, f"cand-{label}", speedup, args.spread)
             accepted, executions = 0, []
             for i in range(count):
                 paired = measure_side_by_side(ctx, setup, reference, candidate, root / "logs" / label / str(i),

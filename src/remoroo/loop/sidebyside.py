@@ -5,8 +5,13 @@ measures the change in the machine's load. Here both states run alternately
 (a warm-up execution of each first, discarded, then A B B A blocks), so a load
 change hits both, and the comparison is the exact Mann-Whitney interval of the
 ratio (``model/stats``). The samples are looked at a few times as they grow
-(sequential testing, the alpha split over the looks): a clear answer stops
-early, so a quiet machine needs few executions and a loaded one gets more.
+(``stats.SCHEDULE``: 3, 8, 16, 32, 64 a side, the alpha split unevenly over the
+looks, most of it kept for the last): a clear answer stops early, so a quiet
+machine needs few executions and a loaded one gets more. Sampling also stops
+when more samples could not change the decision: the change is within the
+noise margin, goes the wrong way, or (at a looser level, which can only stop,
+never accept) is surely smaller than the margin. The ceiling is what the time
+left allows: one comparison takes at most a quarter of it.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from remoroo.measure.repeat import combine
 from remoroo.model.decide import Intervals, relative_bound
 from remoroo.model.goal import Goal
 from remoroo.model.metrics import is_memory, is_timing
-from remoroo.model.stats import LOOKS, alpha_for, equivalent, min_samples, ratio_interval
+from remoroo.model.stats import FUTILITY_ALPHA, Method, alpha_for, equivalent, ratio_interval, schedule
 
-MAX_SAMPLES = 24  # per side: the cost ceiling on a very noisy machine
+MAX_SAMPLES = 64  # per side: the cost ceiling on a very noisy machine
+TIME_SHARE = 0.25  # of the run's time left, at most, for one side-by-side comparison
 
 
 def noisy_metrics(setup: Setup) -> list[str]:
@@ -34,12 +40,12 @@ def noisy_metrics(setup: Setup) -> list[str]:
             if (is_timing(m) or is_memory(m)) and setup.baseline.spread.get(m, 0.0) > 0.0]
 
 
-def looks(alpha: float, ceiling: int = MAX_SAMPLES) -> list[int]:
-    """Sample sizes (per side) at which the intervals are looked at: three (Welch's t settles a clear change on
-    a quiet machine), then the sizes from which the exact rank interval exists, up to the ceiling."""
-    exact = min_samples(alpha / 2)
-    top = max(3, ceiling)
-    return sorted({min(top, n) for n in (3, exact, exact + 6, top)})[:LOOKS]
+def ceiling(configured: int, pair_s: float, time_left_s: float) -> int:
+    """Samples a side at most: the user's repeats when set, else what a quarter of the time left allows."""
+    if configured:
+        return configured
+    affordable = int(TIME_SHARE * time_left_s / max(pair_s, 1e-3))
+    return max(3, min(MAX_SAMPLES, affordable))
 
 
 @dataclass
@@ -57,9 +63,8 @@ def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree
     futile, or the samples reach their ceiling; ``test`` is this comparison's index in the run's family,
     ``old_vs_base`` where the old state stands against the baseline (none: it is the baseline). A new state
     that is ``hopeless`` after its warm-up (it breaks a deterministic target, say) is not timed further."""
-    alpha = alpha_for(test) / LOOKS
+    alpha = alpha_for(test)
     metrics, noisy = setup.metrics, noisy_metrics(setup)
-    sizes = looks(alpha, ctx.config.repeats or MAX_SAMPLES)  # repeats set by the user: at most that many a side
     deadline = ctx.budgets.deadline
 
     def once(tree: Path, where: Path) -> Measurement:
@@ -69,38 +74,43 @@ def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree
     warm_new = once(new_tree, logs / "warmup-new")
     if hopeless is not None and hopeless(warm_new):  # no timing can save it: one run says so
         return Paired(new=warm_new, old=warm_old, intervals={}, executions=2)
+    top = ceiling(ctx.config.repeats, warm_old.duration_s + warm_new.duration_s, deadline - time.monotonic())
     olds: list[Measurement] = []
     news: list[Measurement] = []
     intervals: Intervals = {}
-    for size in sizes:
-        while len(news) < size and time.monotonic() < deadline:
+    for number, look in enumerate(schedule(top)):
+        while len(news) < look.size and time.monotonic() < deadline:
             block = len(news) // 2
             order = [("old", old_tree), ("new", new_tree)] if block % 2 == 0 else [("new", new_tree),
                                                                                     ("old", old_tree)]
             for name, tree in order + order[::-1]:  # A B B A
-                if len(news if name == "new" else olds) >= size:
+                if len(news if name == "new" else olds) >= look.size:
                     continue
                 result = once(tree, logs / f"{name}-{len(news if name == 'new' else olds) + 1}")
                 (news if name == "new" else olds).append(result)
             if not news[-1].code_runs or not olds[-1].code_runs:
                 break  # a state that fails to run has no timing worth comparing
-        intervals = _intervals(noisy, olds, news, alpha)
+        intervals = _intervals(noisy, olds, news, alpha * look.share, look.method)
         if not news[-1].code_runs or not olds[-1].code_runs or time.monotonic() >= deadline:
             break
         bounds = _bounds(setup, noisy, old_vs_base or {})
-        if _settled(setup.goal, noisy, intervals, bounds, first=size == sizes[0],
-                    margin=ctx.config.noise_rel_timing):
+        margin = ctx.config.noise_rel_timing
+        if _settled(setup.goal, noisy, intervals, bounds, first=number == 0, margin=margin):
+            break
+        loose = _intervals(noisy, olds, news, FUTILITY_ALPHA, look.method)
+        if _futile(setup.goal, noisy, loose, bounds, margin, both_ways=number == 0):
             break
     return Paired(new=combine(news), old=combine(olds), intervals=intervals, executions=2 + len(news) + len(olds))
 
 
-def _intervals(noisy: list[str], olds: list[Measurement], news: list[Measurement], alpha: float) -> Intervals:
+def _intervals(noisy: list[str], olds: list[Measurement], news: list[Measurement], alpha: float,
+               method: Method) -> Intervals:
     found: Intervals = {}
     for metric in noisy:
         a = [float(m.metrics[metric]) for m in olds if isinstance(m.metrics.get(metric), (int, float))]
         b = [float(m.metrics[metric]) for m in news if isinstance(m.metrics.get(metric), (int, float))]
         if len(a) == len(olds) and len(b) == len(news):
-            interval = ratio_interval(a, b, alpha)
+            interval = ratio_interval(a, b, alpha, method)
             if interval is not None:
                 found[metric] = interval
     return found
@@ -135,5 +145,29 @@ def _settled(goal: Goal, noisy: list[str], intervals: Intervals, bounds: dict[st
                                                                 if b != 1.0))
         wrong_way = interval.ratio >= 1.0 if target.direction == "minimize" else interval.ratio <= 1.0
         if not clear and (first or not wrong_way):
+            return False
+    return True
+
+
+def _futile(goal: Goal, noisy: list[str], loose: Intervals, bounds: dict[str, list[float]], margin: float,
+            both_ways: bool = False) -> bool:
+    """Every noisy target metric surely (at the loose level) improves by less than ``margin`` while all its
+    bounds ask for at least that much: more samples would only confirm a revert. Never a reason to accept.
+
+    ``both_ways`` (the first look, three samples a side): only a change surely within ``1 -+ margin`` either
+    way stops, so that a real speed-up unlucky in its first three samples is not given up on."""
+    for target in goal.targets:
+        if target.metric not in noisy or target.direction not in ("minimize", "maximize"):
+            continue
+        interval = loose.get(target.metric)
+        if interval is None:
+            return False
+        wanted = bounds.get(target.metric, [1.0])
+        if both_ways and not equivalent(interval, margin):
+            return False
+        if target.direction == "minimize":
+            if any(b > 1.0 for b in wanted) or not interval.above(1 / (1 + margin)):
+                return False
+        elif any(b < 1.0 for b in wanted) or not interval.below(1 + margin):
             return False
     return True
