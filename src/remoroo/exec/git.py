@@ -66,6 +66,53 @@ def git_ok(repo: Path, *args: str, input_text: str | None = None,
     return done.returncode == 0, (done.stderr or done.stdout).strip()
 
 
+def head(tree: Path) -> str:
+    """The commit ``tree``'s HEAD points at, read from its git files without a process (a loose or packed ref,
+    or a detached HEAD, in a repository or a linked worktree); ``rev-parse`` wherever the layout is unusual."""
+    try:
+        found = _head_from_files(tree)
+    except (OSError, UnicodeDecodeError):
+        found = None
+    return found or git(tree, "rev-parse", "HEAD").strip()
+
+
+def _head_from_files(tree: Path) -> str | None:
+    dot = tree / ".git"
+    if dot.is_dir():
+        gitdir = dot
+    elif dot.is_file():
+        text = dot.read_text(encoding="utf-8").strip()
+        if not text.startswith("gitdir: "):
+            return None
+        gitdir = Path(text[len("gitdir: "):])
+        gitdir = gitdir if gitdir.is_absolute() else tree / gitdir
+    else:
+        return None
+    common = gitdir
+    if (gitdir / "commondir").is_file():
+        common = gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()
+    value = (gitdir / "HEAD").read_text(encoding="utf-8").strip()
+    if not value.startswith("ref: "):
+        return value if _is_sha(value) else None
+    ref = value[len("ref: "):]
+    for base in (gitdir, common):
+        loose = base / ref
+        if loose.is_file():
+            text = loose.read_text(encoding="utf-8").strip()
+            return text if _is_sha(text) else None
+    packed = common / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text(encoding="utf-8").splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref and _is_sha(sha):
+                return sha
+    return None
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
 def toplevel(path: Path) -> Path | None:
     ok, out = git_ok(path, "rev-parse", "--show-toplevel")
     return Path(out) if ok and out else None

@@ -14,7 +14,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from remoroo.exec.git import cat_files, git, git_ok
+from remoroo.exec.git import cat_files, git, git_ok, head
 
 FULL_REF = "refs/remoroo/full"
 BASE_REF = "refs/remoroo/base"
@@ -157,7 +157,7 @@ class Workspace:
         return cls(dest, base)
 
     def head(self) -> str:
-        return git(self.root, "rev-parse", "HEAD").strip()
+        return head(self.root)
 
     def commit(self, message: str) -> str:
         return self.commit_in(self.root, message)
@@ -194,14 +194,27 @@ class Workspace:
         ok, text = git_ok(self.root, "cat-file", "-p", f"{commit}:{path}", keep_output=True)
         return text if ok else None
 
-    def read_many(self, commit: str, paths: list[str]) -> dict[str, str | None]:
-        """``read_at`` for many paths in one git call."""
-        blobs = cat_files(self.root, [f"{commit}:{p}" for p in paths])
-        return {p: None if b is None else b.decode("utf-8", "replace") for p, b in zip(paths, blobs, strict=True)}
+    def read_sides(self, old: str, new: str, paths: list[str]) -> tuple[dict[str, str | None], dict[str, str | None]]:
+        """The text of each path at two commits (None where it does not exist), in one git call."""
+        blobs = cat_files(self.root, [f"{old}:{p}" for p in paths] + [f"{new}:{p}" for p in paths])
+        text = [None if b is None else b.decode("utf-8", "replace") for b in blobs]
+        return dict(zip(paths, text[:len(paths)], strict=True)), dict(zip(paths, text[len(paths):], strict=True))
 
     def changed_files(self, old: str, new: str) -> list[str]:
-        out = git(self.root, "diff", "--name-only", "-z", old, new)
-        return [p for p in out.split("\0") if p]
+        return self.change(old, new)[0]
+
+    def change(self, old: str, new: str) -> tuple[list[str], str]:
+        """The files that differ between two commits (both paths of a rename) and the diff, in one git call."""
+        out = git(self.root, "diff", "--patch-with-raw", "-z", "--binary", "--no-color", "--no-ext-diff", old, new)
+        files: list[str] = []
+        fields = out.split("\0")
+        at = 0
+        while at < len(fields) and fields[at].startswith(":"):  # ":meta STATUS", then one path, two for R and C
+            status = fields[at].split()[-1]
+            count = 2 if status[:1] in ("R", "C") else 1
+            files += [p for p in fields[at + 1:at + 1 + count] if p not in files]
+            at += 1 + count
+        return files, "\0".join(fields[at:]).lstrip("\0")
 
     def fresh_checkout(self, dest: Path) -> Path:
         """A new git worktree of the original snapshot, ignored files included."""
@@ -210,9 +223,10 @@ class Workspace:
     def candidate_checkout(self, dest: Path, commit: str) -> Path:
         """A new git worktree at ``commit``, with the snapshot's ignored files (data) restored."""
         git(self.root, "worktree", "add", "-q", "--detach", str(dest), commit)
-        ignored = [p for p in git(self.root, "diff", "--name-only", "-z", self.base, FULL_REF).split("\0") if p]
+        ignored = list(self.ignored)  # the snapshot's ignored files, listed once when the workspace was made
+        for start in range(0, len(ignored), 200):
+            git(dest, "checkout", FULL_REF, "--", *ignored[start:start + 200])
         if ignored:
-            git(dest, "checkout", FULL_REF, "--", *ignored)
             git(dest, "reset", "-q")
         return dest
 
@@ -220,7 +234,7 @@ class Workspace:
         """Commit everything in ``tree`` (the main worktree or a candidate worktree)."""
         git(tree, "add", "-A")
         git(tree, "commit", "-q", "--allow-empty", "-m", message)
-        return git(tree, "rev-parse", "HEAD").strip()
+        return head(tree)
 
     def apply_diff(self, checkout: Path, diff: str) -> tuple[bool, str]:
         """``git apply`` a diff to a checkout; (applied, message)."""

@@ -98,9 +98,9 @@ def _try(ctx: RunContext, setup: Setup, kept: Kept, turn: int, index: int, propo
     if broken:
         return Candidate(index, proposal, decided("REJECTED", f"syntax error: {broken}"), where=where)
     commit = ws.commit_in(tree, f"remoroo turn {turn} candidate {index}")
-    candidate = Candidate(index, proposal, decided("REJECTED", ""), commit=commit,
-                          files=tuple(ws.changed_files(kept.commit, commit)),
-                          diff=ws.diff(kept.commit, commit), where=where, tree=tree)
+    files, diff = ws.change(kept.commit, commit)
+    candidate = Candidate(index, proposal, decided("REJECTED", ""), commit=commit, files=tuple(files), diff=diff,
+                          where=where, tree=tree)
     _evaluate(ctx, setup, kept, candidate, where / "logs", turn, test)
     measured = candidate.measurement
     ctx.folder.append(CandidateMeasured(turn=turn, candidate=index, decision=candidate.verdict.decision,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from remoroo.errors import GitError
 from remoroo.evidence.ledger import RunFolder
-from remoroo.exec.git import git
+from remoroo.exec.git import head as head_of
 from remoroo.loop.state import Measurer
 from remoroo.measure.once import Measurement
 from remoroo.model.plan import Plan
@@ -94,7 +94,7 @@ class Journaled:
     def _key(self, plan: Plan, metrics: list[str], tree: Path, logs: Path, repeats: int,
              first: Measurement | None, away: bool) -> str:
         try:
-            head = git(tree, "rev-parse", "HEAD").strip()
+            head = head_of(tree)
         except GitError:
             head = "no-git"
         try:

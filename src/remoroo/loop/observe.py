@@ -51,7 +51,7 @@ def audit_change(ctx: RunContext, setup: Setup, old: str, new: str, files: list[
     """Audit the change between two commits of the workspace, against the setup's plan and baseline."""
     ws = ctx.workspace
     overrides = tuple(ctx.config.allow) + tuple(f"*:{p}" for p in ctx.config.allow_paths)
-    before, after = ws.read_many(old, files), ws.read_many(new, files)
+    before, after = ws.read_sides(old, new, files)
 
     @functools.cache
     def read_before(path: str) -> str | None:

@@ -276,7 +276,7 @@ def _explain_miss(where: str, lines: list[str], search: list[str], replace: list
 
 
 def apply_diff(root: Path, diff: str) -> list[str]:
-    """Apply a unified diff with ``git apply`` after a dry run; return the touched files."""
+    """Apply a unified diff with ``git apply`` (atomic: all of it or nothing); return the touched files."""
     paths = diff_paths(diff)
     if not paths:
         raise PatchRejected("The unified diff names no file: each file needs '--- a/PATH' and '+++ b/PATH' lines.")
@@ -284,12 +284,10 @@ def apply_diff(root: Path, diff: str) -> list[str]:
         check_path(root, path)
     if not diff.endswith("\n"):
         diff += "\n"
-    ok, message = git_ok(root, "apply", "--check", "--recount", "--whitespace=nowarn", "-", input_text=diff)
-    if not ok:
-        raise PatchRejected(f"The unified diff does not apply (nothing was written): {message}")
+    # git apply is all or nothing: a hunk that does not apply leaves every file as it was
     ok, message = git_ok(root, "apply", "--recount", "--whitespace=nowarn", "-", input_text=diff)
     if not ok:
-        raise PatchRejected(f"The unified diff failed to apply: {message}")
+        raise PatchRejected(f"The unified diff does not apply (nothing was written): {message}")
     return paths
 
 

@@ -1,0 +1,52 @@
+"""The shadow repository's git plumbing, against real git: HEAD read from files, one-call diffs and reads."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from conftest import write_files
+
+from remoroo.exec.git import git, head
+from remoroo.exec.workspace import Workspace
+
+
+def rev_parse(tree: Path) -> str:
+    return subprocess.run(["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def shadow(tmp_path: Path) -> Workspace:
+    repo = write_files(tmp_path / "repo", {"a.py": "A = 1\n", "tests/test_a.py": "def test_a():\n    assert 1\n",
+                                           "x y.txt": "space\n"})
+    return Workspace.snapshot(repo, tmp_path / "shadow")
+
+
+def test_head_is_read_from_files_in_every_layout_git_uses(tmp_path: Path) -> None:
+    ws = shadow(tmp_path)
+    assert head(ws.root) == rev_parse(ws.root)  # a branch, loose ref
+    git(ws.root, "pack-refs", "--all")
+    assert not (ws.root / ".git" / "refs" / "heads" / "main").exists()
+    assert head(ws.root) == rev_parse(ws.root)  # a packed ref
+    tree = ws.candidate_checkout(tmp_path / "wt", ws.base)  # a linked worktree, detached
+    (tree / "a.py").write_text("A = 2\n")
+    commit = ws.commit_in(tree, "in the worktree")
+    assert commit == rev_parse(tree) != ws.base
+    assert head(ws.root / "tests") == rev_parse(ws.root)  # not a top level: git answers
+    ws.remove_checkout(tree)
+
+
+def test_one_call_gives_the_changed_files_with_both_sides_of_a_rename_and_the_diff(tmp_path: Path) -> None:
+    ws = shadow(tmp_path)
+    git(ws.root, "mv", "tests/test_a.py", "helper.py")
+    (ws.root / "a.py").write_text("A = 2\n")
+    (ws.root / "x y.txt").unlink()
+    (ws.root / "ñew.txt").write_text("new\n")
+    commit = ws.commit("change")
+    files, diff = ws.change(ws.base, commit)
+    assert sorted(files) == sorted(["a.py", "helper.py", "tests/test_a.py", "x y.txt", "ñew.txt"])
+    assert diff == ws.diff(ws.base, commit) and diff.startswith("diff --git")
+    assert ws.change(commit, commit) == ([], "")
+    before, after = ws.read_sides(ws.base, commit, ["a.py", "tests/test_a.py", "helper.py"])
+    assert before == {"a.py": "A = 1\n", "tests/test_a.py": "def test_a():\n    assert 1\n", "helper.py": None}
+    assert after["a.py"] == "A = 2\n" and after["tests/test_a.py"] is None
