@@ -8,7 +8,7 @@ from conftest import git_init, write_files
 
 from remoroo.errors import PatchRejected
 from remoroo.model.patch import Edit, PatchProposal
-from remoroo.patch.apply import apply_edits, apply_proposal
+from remoroo.patch.apply import apply_diff, apply_edits, apply_proposal
 
 FIXTURES = Path(__file__).parent / "fixtures" / "malformed_patches"
 SOURCE = (
@@ -211,3 +211,17 @@ def test_plain_text_answer_catalogue(case: str, repo: Path) -> None:
 
 def test_plain_text_answer_catalogue_has_the_kinds() -> None:
     assert len(list(ANSWERS.glob("*.txt"))) >= 15
+
+
+def test_a_unified_diff_with_one_bad_file_writes_nothing(tmp_path: Path) -> None:
+    write_files(tmp_path, {"a.py": "x = 1\n", "b.py": "y = 2\n"})
+    git_init(tmp_path)
+    diff = ("--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 10\n"
+            "--- a/b.py\n+++ b/b.py\n@@ -1 +1 @@\n-y = 3\n+y = 30\n")
+    with pytest.raises(PatchRejected, match="nothing was written"):
+        apply_diff(tmp_path, diff)
+    assert (tmp_path / "a.py").read_text() == "x = 1\n"
+    assert (tmp_path / "b.py").read_text() == "y = 2\n"
+    good = "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x = 1\n+x = 10\n"
+    assert apply_diff(tmp_path, good) == ["a.py"]
+    assert (tmp_path / "a.py").read_text() == "x = 10\n"
