@@ -1,8 +1,9 @@
 """False accepts and detection power of the side-by-side acceptance, on a loaded machine, in one run.
 
 A background load generator of its own (one busy process per core but one, bounded in time, stopped by
-PID) keeps the machine busy. A program whose runtime varies +-40% (a sleep of DELAY * U(0.6, 1.4); ``--spread``
-sets it) is then
+PID) keeps the machine busy. A program whose whole runtime varies +-40% (``--spread`` sets it: it sleeps
+``T * U(0.6, 1.4)`` less the interpreter's measured launch time, so the noise and the speed-ups are of the total
+the measurer sees, not of the sleep alone) is then
 compared with itself (no-op candidates) and with 1.1x, 1.25x, 1.5x and 2x faster versions of itself,
 exactly as the loop compares a candidate with the kept state (``loop/sidebyside.measure_side_by_side``:
 warm-up, A B B A, the exact Mann-Whitney interval, sequential looks), each candidate as the first of a run.
@@ -14,7 +15,7 @@ candidate on a quiet machine no higher than before (``--quiet --spread 0.02``: a
 a +-40% program stays noisy on any machine and needs more samples to be decided at all).
 
 Run by hand (not in make test):
-    .venv/bin/python benchmarks/noise_power.py [--noop 200] [--each 40] [--quiet] [--spread 0.4]
+    .venv/bin/python -u benchmarks/noise_power.py [--noop 200] [--each 40] [--quiet] [--spread 0.4] [--delay 0.2]
 """
 
 from __future__ import annotations
@@ -39,15 +40,26 @@ from remoroo.model.plan import Plan
 from remoroo.model.spec import parse_goal
 
 DELAY = 0.2
-PROGRAM = "import random, time\ntime.sleep({delay} * random.uniform(1 - {spread}, 1 + {spread}))\n"
+PROGRAM = ("import random, time\n"
+           "time.sleep(max(0.0, {total} * random.uniform(1 - {spread}, 1 + {spread}) - {launch}))\n")
 BEFORE_REPEATS = 9  # what a candidate cost before: repeats_for() of a command under 0.2 s
 
 
-def tree(root: Path, name: str, speedup: float, spread: float) -> Path:
+def tree(root: Path, name: str, total: float, spread: float, launch: float) -> Path:
     path = root / name
     path.mkdir(parents=True)
-    (path / "work.py").write_text(PROGRAM.format(delay=DELAY / speedup, spread=spread))
+    (path / "work.py").write_text(PROGRAM.format(total=total, spread=spread, launch=launch))
     return path
+
+
+def launch_time(measurer: PlanMeasurer, plan: Plan, root: Path) -> float:
+    """The median runtime the measurer sees for a program that does nothing (interpreter start, the runner)."""
+    empty = root / "empty"
+    empty.mkdir()
+    (empty / "work.py").write_text("")
+    times = [float(measurer.measure(plan, ["runtime_s"], empty, root / "logs" / "launch" / str(i), repeats=1,
+                                    deadline=time.monotonic() + 60).metrics["runtime_s"]) for i in range(9)]
+    return statistics.median(times)
 
 
 def load(seconds: float) -> list[subprocess.Popen[bytes]]:
@@ -62,6 +74,7 @@ def main() -> None:
     parser.add_argument("--each", type=int, default=40, help="candidates per speed-up")
     parser.add_argument("--quiet", action="store_true", help="no background load")
     parser.add_argument("--spread", type=float, default=0.4, help="the program's own noise: +-40%% by default")
+    parser.add_argument("--delay", type=float, default=DELAY, help="the reference's typical runtime, seconds")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="remoroo-noise-"))
     env = Environment(base_env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
@@ -71,18 +84,21 @@ def main() -> None:
                                 "instrumentation": [{"metric": "runtime_s", "source": "probe",
                                                      "probe": "runtime_s", "command": "work"}]})
     goal = parse_goal("faster", "runtime_s < baseline runtime_s")
-    setup = Setup(plan=plan, goal=goal, baseline=Measurement(metrics={"runtime_s": DELAY},
-                                                             spread={"runtime_s": DELAY * 0.2}))
+    setup = Setup(plan=plan, goal=goal, baseline=Measurement(metrics={"runtime_s": args.delay},
+                                                             spread={"runtime_s": args.delay * 0.2}))
     ctx = SimpleNamespace(measurer=measurer, budgets=SimpleNamespace(deadline=time.monotonic() + 10 ** 6),
                           config=SimpleNamespace(noise_rel_timing=0.10, repeats=0))
-    reference = tree(root, "reference", 1.0, args.spread)
+    launch = launch_time(measurer, plan, root)
+    print(f"launch time {launch * 1000:.0f} ms (subtracted from the sleep); reference runtime {args.delay:g} s "
+          f"+-{100 * args.spread:g}%", flush=True)
+    reference = tree(root, "reference", args.delay, args.spread, launch)
     cases = [("no-op", 1.0, args.noop)] + [(f"{s}x", s, args.each) for s in (1.1, 1.25, 1.5, 2.0)]
     generators = [] if args.quiet else load(24 * 3600)
     results: dict[str, tuple[int, int, list[int]]] = {}
     started = time.monotonic()
     try:
         for label, speedup, count in cases:
-            candidate = tree(root, f"cand-{label}", speedup, args.spread)
+            candidate = tree(root, f"cand-{label}", args.delay / speedup, args.spread, launch)
             accepted, executions = 0, []
             for i in range(count):
                 paired = measure_side_by_side(ctx, setup, reference, candidate, root / "logs" / label / str(i),
@@ -102,7 +118,10 @@ def main() -> None:
     print(f"\n{'loaded' if generators else 'quiet'} machine, {time.monotonic() - started:.0f}s: "
           f"false accepts {100 * noop[0] / noop[1]:.2f}% (target <= 1%); "
           f"1.25x detected {100 * results['1.25x'][0] / results['1.25x'][1]:.0f}% (target >= 95%); "
-          f"2x detected {100 * results['2.0x'][0] / results['2.0x'][1]:.0f}% (target 100%)")
+          f"2x detected {100 * results['2.0x'][0] / results['2.0x'][1]:.0f}% (target 100%); "
+          f"1.1x {100 * results['1.1x'][0] / results['1.1x'][1]:.0f}%, "
+          f"1.5x {100 * results['1.5x'][0] / results['1.5x'][1]:.0f}%; median executions per no-op "
+          f"{statistics.median(noop[2]):g} (before: {BEFORE_REPEATS})")
 
 
 if __name__ == "__main__":

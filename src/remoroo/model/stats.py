@@ -129,7 +129,9 @@ class Look:
 # a change near the noise is decided (1.25x under +-40% noise needs about 50 samples a side at this alpha).
 SCHEDULE = (Look(3, "t", 0.05), Look(8, "rank", 0.05), Look(16, "rank", 0.10), Look(32, "rank", 0.20),
             Look(64, "rank", 0.60))
-FUTILITY_ALPHA = 0.1  # a looser interval for giving up early: it can stop sampling, never accept
+FUTILITY_ALPHA = 0.1  # a looser interval for giving up at the first look: it can stop sampling, never accept
+FUTILITY_BETA = 0.01  # later looks give up when surely (at this one-sided level) not a worthwhile change
+WORTH = 0.25  # the smallest speed-up the sequential looks are built to find under heavy noise (1.25x)
 
 
 def schedule(ceiling: int) -> list[Look]:
