@@ -50,3 +50,43 @@ def test_one_call_gives_the_changed_files_with_both_sides_of_a_rename_and_the_di
     before, after = ws.read_sides(ws.base, commit, ["a.py", "tests/test_a.py", "helper.py"])
     assert before == {"a.py": "A = 1\n", "tests/test_a.py": "def test_a():\n    assert 1\n", "helper.py": None}
     assert after["a.py"] == "A = 2\n" and after["tests/test_a.py"] is None
+
+
+def worktrees(ws: Workspace) -> list[str]:
+    out = git(ws.root, "worktree", "list", "--porcelain")
+    return [line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("worktree ")]
+
+
+def test_a_worktree_done_with_is_reset_for_the_next_candidate_with_nothing_of_its_run_left(tmp_path: Path) -> None:
+    repo = write_files(tmp_path / "repo", {"a.py": "A = 1\n", ".gitignore": "data/\nout/\n",
+                                           "data/train.csv": "x\n1\n"})
+    ws = Workspace.snapshot(repo, tmp_path / "shadow")
+    first = ws.candidate_checkout(tmp_path / "c" / "1" / "1", ws.base)
+    assert (first / "data" / "train.csv").read_text() == "x\n1\n"  # the snapshot's ignored data is there
+    (first / "a.py").write_text("A = 2\n")
+    changed = ws.commit_in(first, "candidate 1")
+    (first / "out").mkdir()
+    (first / "out" / "cache.bin").write_text("left by the run\n")  # ignored output of a run
+    (first / "stray.txt").write_text("untracked\n")
+    (first / "data" / "train.csv").write_text("x\n999\n")  # a run that rewrote the data
+    ws.remove_checkout(first)
+    count = len(worktrees(ws))
+    second = ws.candidate_checkout(tmp_path / "c" / "2" / "1", ws.base)
+    assert not first.exists() and second.is_dir()  # moved, not copied
+    assert len(worktrees(ws)) == count and str(second) in worktrees(ws)
+    assert (second / "a.py").read_text() == "A = 1\n" and head(second) == ws.base
+    assert not (second / "out" / "cache.bin").exists() and not (second / "stray.txt").exists()
+    assert (second / "data" / "train.csv").read_text() == "x\n1\n"
+    (second / "data" / "train.csv").unlink()  # removed by a run: restored too
+    ws.remove_checkout(second)
+    third = ws.candidate_checkout(tmp_path / "c" / "3" / "1", changed)
+    assert (third / "a.py").read_text() == "A = 2\n" and (third / "data" / "train.csv").read_text() == "x\n1\n"
+    ws.remove_checkout(third)
+    fresh = ws.fresh_checkout(tmp_path / "verify")  # final verification never reuses a worktree
+    assert third.exists() and (fresh / "a.py").read_text() == "A = 1\n"
+    ws.remove_checkout(fresh)
+    again = ws.fresh_checkout(tmp_path / "verify")  # where a worktree waits for reuse: a fresh one in its place
+    assert (again / "a.py").read_text() == "A = 1\n"
+    ws.remove_checkout(again)
+    ws.release_checkouts()
+    assert worktrees(ws) == [str(ws.root)] and not third.exists() and not fresh.exists()

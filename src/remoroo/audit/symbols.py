@@ -131,6 +131,13 @@ def metric_functions(ctx: AuditContext, labels: set[str]) -> dict[str, set[str]]
     assigned there) that takes the result of another repository call is the metric's calculation, and is
     protected like the reporting code. ``fib(10)`` takes no such result: it is the code under test.
     """
+    key = "metric_functions:" + "\0".join(sorted(labels))
+    if key not in ctx.memo:  # one context's answer does not change: a brain's view asks it for every file
+        ctx.memo[key] = _metric_functions(ctx, labels)
+    return ctx.memo[key]  # type: ignore[return-value]
+
+
+def _metric_functions(ctx: AuditContext, labels: set[str]) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     read = ctx.read_before or (lambda path: ctx.before.get(path))
     for entry in sorted(p for p in ctx.command_files() if p.endswith(".py")):

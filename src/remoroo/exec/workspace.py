@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import threading
 from pathlib import Path
 
 from remoroo.exec.git import cat_files, git, git_ok, head
 
 FULL_REF = "refs/remoroo/full"
 BASE_REF = "refs/remoroo/base"
+PARKED = 8  # candidate worktrees kept for reuse at most (the widest batch a turn runs side by side)
 SKIP_DIRS = {".git", ".remoroo", "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache",
              ".ruff_cache", ".tox", ".nox", ".hypothesis", ".ipynb_checkpoints"}
 
@@ -118,6 +120,9 @@ class Workspace:
         self.base = base
         self.skipped = dict(skipped or {})  # what the snapshot left out, and why
         self.ignored = self._ignored_now()  # the snapshot's ignored files (data) and their stat, as taken
+        self._seen: dict[Path, dict[str, tuple[int, int] | None]] = {}  # the same, per candidate worktree
+        self._parked: list[Path] = []  # worktrees done with, kept to be reset for the next candidate
+        self._lock = threading.Lock()
 
     @classmethod
     def snapshot(cls, repo: Path, dest: Path, bundle: Path | None = None) -> Workspace:
@@ -162,24 +167,26 @@ class Workspace:
     def commit(self, message: str) -> str:
         return self.commit_in(self.root, message)
 
-    def reset(self, commit: str) -> None:
-        """Return the tree to ``commit`` exactly, ignored files included.
+    def reset(self, commit: str, tree: Path | None = None) -> None:
+        """Return the tree (the main one, or a candidate worktree) to ``commit`` exactly, ignored files included.
 
         Files a run left behind are removed, even where the repository's .gitignore hides them
         (caches, outputs): a later candidate must not profit from an earlier one's run. The
         snapshot's own ignored files (data) are restored when a run changed or removed them.
         """
-        git(self.root, "reset", "-q", "--hard", commit)
-        git(self.root, "clean", "-q", "-fd")
-        listed = git(self.root, "ls-files", "--others", "--ignored", "--exclude-standard", "-z")
+        root = tree or self.root
+        seen = self.ignored if tree is None else self._seen.setdefault(tree, {})
+        git(root, "reset", "-q", "--hard", commit)
+        git(root, "clean", "-q", "-fd")
+        listed = git(root, "ls-files", "--others", "--ignored", "--exclude-standard", "-z")
         for rel in (p for p in listed.split("\0") if p and p not in self.ignored):
-            (self.root / rel).unlink(missing_ok=True)
-        changed = [rel for rel, stat in self.ignored.items() if _stat(self.root / rel) != stat]
+            (root / rel).unlink(missing_ok=True)
+        changed = [rel for rel in self.ignored if rel not in seen or _stat(root / rel) != seen[rel]]
         for start in range(0, len(changed), 200):
             chunk = changed[start:start + 200]
-            git(self.root, "checkout", FULL_REF, "--", *chunk)
-            git(self.root, "reset", "-q", "--", *chunk)
-            self.ignored.update({rel: _stat(self.root / rel) for rel in chunk})
+            git(root, "checkout", FULL_REF, "--", *chunk)
+            git(root, "reset", "-q", "--", *chunk)
+            seen.update({rel: _stat(root / rel) for rel in chunk})
 
     def _ignored_now(self) -> dict[str, tuple[int, int] | None]:
         ok, names = git_ok(self.root, "diff", "--name-only", "-z", self.base, FULL_REF, keep_output=True)
@@ -218,16 +225,41 @@ class Workspace:
 
     def fresh_checkout(self, dest: Path) -> Path:
         """A new git worktree of the original snapshot, ignored files included."""
-        return self.candidate_checkout(dest, self.base)
+        return self.candidate_checkout(dest, self.base, reuse=False)
 
-    def candidate_checkout(self, dest: Path, commit: str) -> Path:
-        """A new git worktree at ``commit``, with the snapshot's ignored files (data) restored."""
+    def candidate_checkout(self, dest: Path, commit: str, reuse: bool = True) -> Path:
+        """A git worktree at ``dest`` holding exactly ``commit``, with the snapshot's ignored files (data).
+
+        A worktree an earlier candidate is done with is moved here and reset (:meth:`reset`: what its run
+        left is removed, the data restored), which touches only what differs; a full checkout of a large
+        repository costs about a second. Only without one is a new worktree added.
+        """
+        with self._lock:
+            if dest in self._parked:  # the very one: reused in place, or dropped for a fresh one
+                self._parked.remove(dest)
+                spare: Path | None = dest
+            else:
+                spare = self._parked.pop() if self._parked and reuse else None
+        if spare is not None and not reuse:
+            self._drop(spare)
+            spare = None
+        if spare is not None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if spare != dest and git_ok(self.root, "worktree", "move", str(spare), str(dest))[0]:
+                self._seen[dest] = self._seen.pop(spare, {})
+            elif spare != dest:  # it could not be moved: a new one instead
+                self._drop(spare)
+                spare = None
+        if spare is not None:
+            self.reset(commit, tree=dest)
+            return dest
         git(self.root, "worktree", "add", "-q", "--detach", str(dest), commit)
         ignored = list(self.ignored)  # the snapshot's ignored files, listed once when the workspace was made
         for start in range(0, len(ignored), 200):
             git(dest, "checkout", FULL_REF, "--", *ignored[start:start + 200])
         if ignored:
             git(dest, "reset", "-q")
+        self._seen[dest] = {rel: _stat(dest / rel) for rel in ignored}
         return dest
 
     def commit_in(self, tree: Path, message: str) -> str:
@@ -243,6 +275,22 @@ class Workspace:
         return git_ok(checkout, "apply", "--whitespace=nowarn", "-", input_text=diff)
 
     def remove_checkout(self, dest: Path) -> None:
+        """Done with a candidate worktree: kept (up to ``PARKED``) for the next candidate, else removed."""
+        with self._lock:
+            if dest in self._seen and dest not in self._parked and len(self._parked) < PARKED:
+                self._parked.append(dest)
+                return
+        self._drop(dest)
+
+    def release_checkouts(self) -> None:
+        """Remove every worktree kept for reuse (the end of a run)."""
+        with self._lock:
+            parked, self._parked = self._parked, []
+        for tree in parked:
+            self._drop(tree)
+
+    def _drop(self, dest: Path) -> None:
+        self._seen.pop(dest, None)
         git_ok(self.root, "worktree", "remove", "--force", str(dest))
         shutil.rmtree(dest, ignore_errors=True)
 

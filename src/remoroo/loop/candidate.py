@@ -66,14 +66,15 @@ def evaluate_batch(ctx: RunContext, setup: Setup, kept: Kept, turn: int, proposa
             found.append(_try(ctx, setup, kept, turn, k, proposal, total, ctx.work_root, tests + k - first + 1))
         return found
     base = ctx.folder.root / "work-candidates" / str(turn)
-    trees = {k: ctx.workspace.candidate_checkout(base / str(k), kept.commit) for k in numbers}
-    try:
-        done = dict(LocalExecutor(workers).run(
-            lambda k: _try(ctx, setup, kept, turn, k, proposals[k - first], total, trees[k], tests + k - first + 1),
-            numbers))
-    finally:
-        for tree in trees.values():
+
+    def one(k: int) -> Candidate:  # a worktree per worker: the one a candidate is done with serves the next
+        tree = ctx.workspace.candidate_checkout(base / str(k), kept.commit)
+        try:
+            return _try(ctx, setup, kept, turn, k, proposals[k - first], total, tree, tests + k - first + 1)
+        finally:
             ctx.workspace.remove_checkout(tree)
+
+    done = dict(LocalExecutor(workers).run(one, numbers))
     results: list[Candidate] = []
     for i in range(batch):
         result = done[i]

@@ -189,6 +189,8 @@ def execute(config: RunConfig, brain: BrainClient, folder: RunFolder, goal: Goal
     finally:
         if measurer is not None:
             measurer.close()
+        if ctx is not None:
+            ctx.workspace.release_checkouts()
         shutil.rmtree(folder.root / "work-candidates", ignore_errors=True)
         if measurer is None or not config.keep_work:
             shutil.rmtree(folder.root / "work", ignore_errors=True)
