@@ -90,3 +90,17 @@ def test_a_worktree_done_with_is_reset_for_the_next_candidate_with_nothing_of_it
     ws.remove_checkout(again)
     ws.release_checkouts()
     assert worktrees(ws) == [str(ws.root)] and not third.exists() and not fresh.exists()
+
+
+def test_a_worktree_whose_run_rewrote_its_git_link_is_never_reused(tmp_path: Path) -> None:
+    ws = shadow(tmp_path)
+    tree = ws.candidate_checkout(tmp_path / "c" / "1", ws.base)
+    elsewhere = tmp_path / "other"
+    subprocess.run(["git", "init", "-q", str(elsewhere)], check=True)
+    (tree / ".git").write_text(f"gitdir: {elsewhere / '.git'}\n")  # a run pointing its tree at another repository
+    ws.remove_checkout(tree)
+    again = ws.candidate_checkout(tmp_path / "c" / "2", ws.base)
+    assert head(again) == ws.base and (again / "a.py").read_text() == "A = 1\n"
+    assert str(again) in worktrees(ws) and not tree.exists()
+    ws.remove_checkout(again)
+    ws.release_checkouts()

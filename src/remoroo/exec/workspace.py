@@ -15,6 +15,7 @@ import stat
 import threading
 from pathlib import Path
 
+from remoroo.errors import GitError
 from remoroo.exec.git import cat_files, git, git_ok, head
 
 FULL_REF = "refs/remoroo/full"
@@ -240,7 +241,7 @@ class Workspace:
                 spare: Path | None = dest
             else:
                 spare = self._parked.pop() if self._parked and reuse else None
-        if spare is not None and not reuse:
+        if spare is not None and (not reuse or not self._intact(spare)):
             self._drop(spare)
             spare = None
         if spare is not None:
@@ -251,8 +252,11 @@ class Workspace:
                 self._drop(spare)
                 spare = None
         if spare is not None:
-            self.reset(commit, tree=dest)
-            return dest
+            try:
+                self.reset(commit, tree=dest)
+                return dest
+            except GitError:  # whatever its last run did to it, a new worktree instead
+                self._drop(dest)
         git(self.root, "worktree", "add", "-q", "--detach", str(dest), commit)
         ignored = list(self.ignored)  # the snapshot's ignored files, listed once when the workspace was made
         for start in range(0, len(ignored), 200):
@@ -281,6 +285,15 @@ class Workspace:
                 self._parked.append(dest)
                 return
         self._drop(dest)
+
+    def _intact(self, tree: Path) -> bool:
+        """The worktree still points at this shadow repository (a run could have rewritten its ``.git`` file)."""
+        try:
+            link = (tree / ".git").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return False
+        admin = Path(link.removeprefix("gitdir:").strip())
+        return link.startswith("gitdir:") and admin.parent.resolve() == (self.root / ".git" / "worktrees").resolve()
 
     def release_checkouts(self) -> None:
         """Remove every worktree kept for reuse (the end of a run)."""
