@@ -29,6 +29,13 @@ SYNTAX = proposal(1, "broken", "    for _ in range(n - 1):\n", "    for _ in ran
 CRASH = proposal(1, "crash", "    return a\n", "    raise ValueError('boom at the end')\n")
 
 
+def source_shown(server: ReplayServer, index: int) -> str:
+    """The repository's code as the index-th call showed it (its own section, apart from history and feedback)."""
+    content = [m for m in server.requests[index]["messages"] if m["role"] == "user"][0]["content"]
+    text = content if isinstance(content, str) else "".join(b["text"] for b in content)
+    return text.split("## The repository\n", 1)[1].split("## This call\n", 1)[0]
+
+
 def request_json(server: ReplayServer, index: int) -> dict:
     """The JSON part of the index-th call's user message (history, feedback, log tails, repair)."""
     content = [m for m in server.requests[index]["messages"] if m["role"] == "user"][0]["content"]
@@ -43,6 +50,8 @@ def test_a_syntax_error_goes_back_to_the_model_never_vetoed(repo: Path) -> None:
     assert report["outcome"] == "SUCCESS", report["reason"]
     again = request_json(server, 2)
     assert any("syntax error: SyntaxError" in f and "fib.py, line 3" in f for f in again["feedback"]), again
+    shown = source_shown(server, 2)  # the code shown again is the kept state's, not the rejected patch's
+    assert "range(n - 1):" in shown and "range(n):)" not in shown
     events = [json.loads(line) for line in (Path(report["run_dir"]) / "events.ndjson").read_text().splitlines()]
     decisions = [e["decision"] for e in events if e.get("event") == "candidate"]
     assert "VETOED" not in decisions and decisions[0] == "REJECTED"
@@ -55,6 +64,8 @@ def test_a_crash_is_repaired_and_its_error_and_diff_are_shown(repo: Path) -> Non
     repair = request_json(server, 2)["repair"]
     assert repair["decision"] == "REVERTED" and "boom at the end" in repair["error"]
     assert "+    raise ValueError('boom at the end')" in repair["diff"]
+    code = source_shown(server, 2)  # the code shown is the kept state; the diff says the rest
+    assert "    return a\n" in code and "raise ValueError" not in code
 
 
 def test_a_hang_is_repaired_too_when_the_run_has_the_time(repo: Path) -> None:

@@ -152,3 +152,35 @@ def test_the_projects_own_sitecustomize_still_runs(tmp_path: Path, script) -> No
                "--brain", f"scripted:{script([plan], [])}", "--max-turns", "1")
     report = json.loads((latest_run(repo) / "final_report.json").read_text())
     assert report["metrics"][0]["baseline"] == 1, done.stdout + done.stderr  # not shadowed by the engine's shim
+
+
+def test_the_index_and_the_brains_view_are_made_once_per_kept_commit(tmp_path: Path) -> None:
+    from remoroo.evidence.ledger import RunFolder
+    from remoroo.loop.indexer import RunIndex
+    from remoroo.protocol.wire import ContextSlice
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.py").write_text("A = 1\n")
+    folder = RunFolder.create(tmp_path, "run")
+    index = RunIndex(tree, folder, tmp_path)
+    first = index.current("c1")
+    (tree / "b.py").write_text("B = 2\n")  # not something a caller naming c1 would do: shows the walk is skipped
+    assert index.current("c1") is first and "b.py" not in first.files
+    assert "b.py" in index.current("c2").files and "b.py" in index.current().files  # a new or unnamed state: walked
+    built: list[int] = []
+
+    def build() -> ContextSlice:
+        built.append(1)
+        return ContextSlice(files=[], budget_chars=100)
+
+    index.current("c3")
+    one, two = index.view("k", build), index.view("k", build)
+    assert one == two and one is not two and len(built) == 1  # a copy each time: a caller may mark it up
+    index.view("other", build)
+    index.current("c4")
+    index.view("other", build)
+    assert len(built) == 3
+    index.current()
+    index.view("other", build), index.view("other", build)
+    assert len(built) == 5  # the tree's state unknown: nothing kept

@@ -64,6 +64,7 @@ def evaluate_batch(ctx: RunContext, setup: Setup, kept: Kept, turn: int, proposa
         for k, proposal in zip(numbers, proposals, strict=True):
             ctx.workspace.reset(kept.commit)
             found.append(_try(ctx, setup, kept, turn, k, proposal, total, ctx.work_root, tests + k - first + 1))
+        ctx.workspace.reset(kept.commit)  # the brain is asked again (reflection, repair) about the kept state
         return found
     base = ctx.folder.root / "work-candidates" / str(turn)
 

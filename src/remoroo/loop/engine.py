@@ -251,6 +251,7 @@ def drive(ctx: RunContext, tracker: Tracker | None = None) -> Ending:
         return prepared
     setup, progress = prepared
     tracker.setup, tracker.progress = setup, progress
+    ctx.workspace.reset(progress.kept.commit)  # what the baseline runs left goes: each turn asks about the kept state
     stop = ""
     while not _all_met(setup, progress):
         stop = ctx.budgets.stop_reason(progress.turns_run) or ""

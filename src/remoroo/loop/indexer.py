@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar, cast
+
+from pydantic import BaseModel
 
 from remoroo.evidence.events import DiagramWritten
 from remoroo.evidence.ledger import RunFolder
 from remoroo.index import RepoIndex, load_index, refresh, system_diagram
+
+V = TypeVar("V", bound=BaseModel)
 
 
 class RunIndex:
@@ -21,9 +27,34 @@ class RunIndex:
         self._tree, self._folder, self._repo = tree, folder, repo
         self._index: RepoIndex | None = None
         self._diagram_sha = ""
+        self._commit: str | None = None  # the commit the work tree held when last indexed, when the caller said
+        self._view: tuple[object, BaseModel] | None = None
 
-    def current(self) -> RepoIndex:
-        """The index of the work tree as it is now; writes a ``diagram`` event when the diagram changed."""
+    def current(self, commit: str | None = None) -> RepoIndex:
+        """The index of the work tree as it is now; writes a ``diagram`` event when the diagram changed.
+
+        A caller that knows the tree holds exactly ``commit`` (reset to it, nothing run since) names it: the
+        index of the same commit is then not walked again.
+        """
+        if commit is not None and commit == self._commit and self._index is not None:
+            return self._index
+        self._commit, self._view = commit, None
+        return self._refresh()
+
+    def view(self, key: object, build: Callable[[], V]) -> V:
+        """What ``build`` makes of the tree at the commit last named to ``current``, made once per ``key``.
+
+        A brain's context is built from the kept state; asked again for the same commit, plan and goal (a
+        reflection, a hydration round, the next turn after a revert) it is the same, and is not rebuilt.
+        """
+        if self._commit is None:
+            return build()
+        full = (self._commit, key)
+        if self._view is None or self._view[0] != full:
+            self._view = (full, build())
+        return cast(V, self._view[1].model_copy(deep=True))
+
+    def _refresh(self) -> RepoIndex:
         path = self._folder.root / "repo_index.json"
         previous = self._index or load_index(path) or load_index(self._repo / ".remoroo" / "repo_index.json")
         index, reparsed = refresh(self._tree, path, previous)

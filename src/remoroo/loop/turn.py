@@ -101,7 +101,7 @@ def run_turn(ctx: RunContext, setup: Setup, progress: Progress, turn: int) -> Tu
     _record(ctx, turn, state)
     ctx.workspace.reset(kept.commit if kept else progress.kept.commit)
     if kept is not None:
-        ctx.index.current()  # the kept code changed: re-index it and regenerate the run's diagram
+        ctx.index.current(kept.commit)  # the kept code changed: re-index it and regenerate the run's diagram
     found = None
     if chosen.measurement is not None:  # written as evidence always; shown to the brain only for the kept state
         found = witnesses(ctx, setup, chosen.measurement, turn, chosen.tree or ctx.work_root)
@@ -174,14 +174,15 @@ def _measure(ctx: RunContext, setup: Setup, progress: Progress, kept: Kept, turn
 def _request(ctx: RunContext, setup: Setup, progress: Progress, turn: int, history: list[StateSummary],
              feedback: list[str], hydrated: list[FileView], repair: StateSummary | None = None) -> PatchRequest:
     plan = setup.plan
-    index = ctx.index.current()
+    index = ctx.index.current(progress.kept.commit)  # the main tree holds the kept state whenever a brain is asked
+    frames = [f"{f.file}:{f.line}" for w in progress.witnesses for f in w.stack]
+    key = (plan.model_dump_json(), setup.goal.model_dump_json(), tuple(frames), ctx.config.context_budget_chars)
+    context = ctx.index.view(key, lambda: mark_frozen(ctx, setup, build_slice(
+        ctx.work_root, setup.goal, ctx.config.context_budget_chars, index, entries=plan_entries(plan, index),
+        frames=frames, focus=[f.split(":", 1)[0] for intent in plan.patch_intents for f in intent.files],
+        protected=protection(plan))))
     return PatchRequest(
-        goal=ctx.goal_view(setup.goal), turn=turn, replan=progress.replans, plan=plan,
-        context=mark_frozen(ctx, setup, build_slice(
-            ctx.work_root, setup.goal, ctx.config.context_budget_chars, index, entries=plan_entries(plan, index),
-            frames=[f"{f.file}:{f.line}" for w in progress.witnesses for f in w.stack],
-            focus=[f.split(":", 1)[0] for intent in plan.patch_intents for f in intent.files],
-            protected=protection(plan))),
+        goal=ctx.goal_view(setup.goal), turn=turn, replan=progress.replans, plan=plan, context=context,
         history=history, log_tails=progress.log_tails, feedback=feedback,
         max_candidates=ctx.config.batch_size, hydrated=hydrated, witnesses=list(progress.witnesses), repair=repair,
     )
