@@ -19,6 +19,7 @@ with ``allow_paths`` or ``--allow RULE:PATH``; a brain cannot.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from pathlib import PurePosixPath
 
@@ -39,8 +40,23 @@ def is_config(path: str) -> bool:
     return PurePosixPath(path).name.lower() in CONFIG_NAMES
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_test(path: str) -> bool:
     return any(_matches(path, pattern) for pattern in TESTS)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _by_name(path: str) -> tuple[str | None, str | None]:
+    """The reasons that follow from the path alone: (engine or configuration, evaluator or harness).
+
+    Asked for every file of the tree on every command execution and every brain request: answered once."""
+    first = None
+    if any(_matches(path, pattern) for pattern in ENGINE):
+        first = "the engine's helper or an interpreter start-up hook"
+    elif is_config(path):
+        first = "engine, test or build configuration"
+    harness = any(HARNESS.match(part) for part in PurePosixPath(path).parts)
+    return first, "an evaluator, verifier or benchmark harness" if harness else None
 
 
 def is_code(path: str) -> bool:
@@ -56,11 +72,9 @@ def artifacts(plan: Plan) -> list[str]:
 def why_protected(path: str, plan: Plan, inputs: frozenset[str] = frozenset(),
                   tests_editable: frozenset[str] = frozenset()) -> str | None:
     """The reason ``path`` is protected whatever the plan's intents say, or None."""
-    for pattern in ENGINE:
-        if _matches(path, pattern):
-            return "the engine's helper or an interpreter start-up hook"
-    if is_config(path):
-        return "engine, test or build configuration"
+    first, harness = _by_name(path)
+    if first is not None:
+        return first
     if path in artifacts(plan):
         return "a metric artifact the run must write"
     for pattern in plan.protected_paths:
@@ -70,9 +84,7 @@ def why_protected(path: str, plan: Plan, inputs: frozenset[str] = frozenset(),
         return "an input the measured commands read at baseline"
     if is_test(path) and path not in tests_editable:
         return "a test"
-    if any(HARNESS.match(part) for part in PurePosixPath(path).parts):
-        return "an evaluator, verifier or benchmark harness"
-    return None
+    return harness
 
 
 def _matches(path: str, pattern: str) -> bool:

@@ -46,13 +46,14 @@ class RunIndex:
 
         A brain's context is built from the kept state; asked again for the same commit, plan and goal (a
         reflection, a hydration round, the next turn after a revert) it is the same, and is not rebuilt.
+        The same object is returned each time: callers only read it (a request is serialized before a brain sees it).
         """
         if self._commit is None:
             return build()
         full = (self._commit, key)
         if self._view is None or self._view[0] != full:
             self._view = (full, build())
-        return cast(V, self._view[1].model_copy(deep=True))
+        return cast(V, self._view[1])
 
     def _refresh(self) -> RepoIndex:
         path = self._folder.root / "repo_index.json"

@@ -62,7 +62,7 @@ class Module:
 
     def __init__(self, path: str, source: str) -> None:
         self.path = path
-        self.wrapper = MetadataWrapper(cst.parse_module(source))
+        self.wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)  # the tree is ours alone
         collector = _Collector(path)
         self.wrapper.visit(collector)
         self.sites = collector.sites
