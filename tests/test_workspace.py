@@ -104,3 +104,23 @@ def test_a_worktree_whose_run_rewrote_its_git_link_is_never_reused(tmp_path: Pat
     assert str(again) in worktrees(ws) and not tree.exists()
     ws.remove_checkout(again)
     ws.release_checkouts()
+
+
+def test_worktrees_warmed_in_the_background_serve_the_next_checkouts(tmp_path: Path) -> None:
+    ws = shadow(tmp_path)
+    (ws.root / "a.py").write_text("A = 5\n")
+    kept = ws.commit("kept")
+    ws.warm(2, kept, tmp_path / "spares")
+    ws.warm(2, kept, tmp_path / "spares")  # already warming (or warm): nothing more is added
+    first = ws.candidate_checkout(tmp_path / "c" / "1", ws.base)  # waits for them; takes one, reset to its commit
+    spare = [t for t in worktrees(ws) if t not in (str(ws.root), str(first))]
+    assert len(spare) == 1 and Path(spare[0]).parent == tmp_path / "spares"  # the other one waits
+    second = ws.candidate_checkout(tmp_path / "c" / "2", kept)
+    assert head(first) == ws.base and (first / "a.py").read_text() == "A = 1\n"
+    assert head(second) == kept and (second / "a.py").read_text() == "A = 5\n"
+    assert sorted(worktrees(ws)) == sorted([str(ws.root), str(first), str(second)])  # moved there, none added
+    assert not any((tmp_path / "spares").iterdir())
+    ws.remove_checkout(first)
+    ws.remove_checkout(second)
+    ws.release_checkouts()
+    assert worktrees(ws) == [str(ws.root)]

@@ -124,6 +124,8 @@ class Workspace:
         self._seen: dict[Path, dict[str, tuple[int, int] | None]] = {}  # the same, per candidate worktree
         self._parked: list[Path] = []  # worktrees done with, kept to be reset for the next candidate
         self._lock = threading.Lock()
+        self._warming: threading.Thread | None = None
+        self._spares = 0
 
     @classmethod
     def snapshot(cls, repo: Path, dest: Path, bundle: Path | None = None) -> Workspace:
@@ -235,6 +237,7 @@ class Workspace:
         left is removed, the data restored), which touches only what differs; a full checkout of a large
         repository costs about a second. Only without one is a new worktree added.
         """
+        self._warmed()
         with self._lock:
             if dest in self._parked:  # the very one: reused in place, or dropped for a fresh one
                 self._parked.remove(dest)
@@ -257,6 +260,9 @@ class Workspace:
                 return dest
             except GitError:  # whatever its last run did to it, a new worktree instead
                 self._drop(dest)
+        return self._add(dest, commit)
+
+    def _add(self, dest: Path, commit: str) -> Path:
         git(self.root, "worktree", "add", "-q", "--detach", str(dest), commit)
         ignored = list(self.ignored)  # the snapshot's ignored files, listed once when the workspace was made
         for start in range(0, len(ignored), 200):
@@ -265,6 +271,41 @@ class Workspace:
             git(dest, "reset", "-q")
         self._seen[dest] = {rel: _stat(dest / rel) for rel in ignored}
         return dest
+
+    def warm(self, count: int, commit: str, under: Path) -> None:
+        """Start adding worktrees of ``commit`` in the background until ``count`` are parked.
+
+        Called while the engine waits on a brain: on a large repository a checkout costs about a second
+        of file creation, which then overlaps the brain's work instead of following it. A checkout
+        asked for meanwhile waits for these (:meth:`_warmed`); a failure leaves it to add its own.
+        """
+        self._warmed()
+        with self._lock:
+            missing = min(count, PARKED) - len(self._parked)
+            names = [under / f"spare-{self._spares + i}" for i in range(max(0, missing))]
+            self._spares += len(names)
+        if not names:
+            return
+
+        def add() -> None:
+            for dest in names:
+                try:
+                    self._add(dest, commit)
+                except (GitError, OSError):
+                    self._drop(dest)
+                    return
+                with self._lock:
+                    self._parked.append(dest)
+
+        under.mkdir(parents=True, exist_ok=True)
+        self._warming = threading.Thread(target=add, name="remoroo-warm-worktrees", daemon=True)
+        self._warming.start()
+
+    def _warmed(self) -> None:
+        warming = self._warming
+        if warming is not None:
+            warming.join()
+            self._warming = None
 
     def commit_in(self, tree: Path, message: str) -> str:
         """Commit everything in ``tree`` (the main worktree or a candidate worktree)."""
@@ -297,6 +338,7 @@ class Workspace:
 
     def release_checkouts(self) -> None:
         """Remove every worktree kept for reuse (the end of a run)."""
+        self._warmed()
         with self._lock:
             parked, self._parked = self._parked, []
         for tree in parked:

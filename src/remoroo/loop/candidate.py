@@ -85,6 +85,17 @@ def evaluate_batch(ctx: RunContext, setup: Setup, kept: Kept, turn: int, proposa
     return results
 
 
+def worktrees_wanted(ctx: RunContext, setup: Setup) -> int:
+    """How many candidate worktrees a full batch uses at once: one per worker side by side, one more per
+    worker for the kept state where timings are measured alongside; none when measured on a cluster."""
+    batch = ctx.config.batch_size
+    if ctx.measurer.measures_away(setup.metrics):
+        return 0
+    workers = 1 if any(is_timing(m) for m in setup.metrics) else min(ctx.config.workers, batch)
+    trees = workers if workers > 1 else 0  # a single worker patches the main tree
+    return trees + (max(1, trees) if noisy_metrics(setup) else 0)
+
+
 def _try(ctx: RunContext, setup: Setup, kept: Kept, turn: int, index: int, proposal: PatchProposal, batch: int,
          tree: Path, test: int = 1) -> Candidate:
     """Patch, then run, measure, audit and decide one candidate."""

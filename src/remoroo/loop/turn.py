@@ -25,7 +25,7 @@ from pathlib import Path
 
 from remoroo.evidence.events import CandidateDone, CommandSummary, PatchesRejected, TurnDone
 from remoroo.index.slice import build_slice, plan_entries
-from remoroo.loop.candidate import Candidate, decided, evaluate_batch
+from remoroo.loop.candidate import Candidate, decided, evaluate_batch, worktrees_wanted
 from remoroo.loop.hydration import ask
 from remoroo.loop.observe import log_tails, mark_frozen, protection, witnesses
 from remoroo.loop.sidebyside import noisy_metrics
@@ -127,6 +127,8 @@ def _kept(chosen: Candidate, turn: int) -> Kept | None:
 def _batch(ctx: RunContext, setup: Setup, progress: Progress, turn: int, state: _Turn) -> GaveUp | None:
     """Ask and measure; while no candidate of a batch applies, feed the reasons back and ask again."""
     feedback: list[str] = []
+    # the worktrees the batch will be measured in are made while the brain thinks (the first turn's cost)
+    ctx.workspace.warm(worktrees_wanted(ctx, setup), progress.kept.commit, ctx.folder.root / "work-candidates")
     for _ in range(ctx.config.max_patch_reflections + 1):
         if ctx.budgets.time_exhausted():
             return GaveUp("time budget used up")
