@@ -73,7 +73,7 @@ class FileMeasurer:
         self.protected = list(inputs)
 
     def measure(self, plan: Plan, metrics: list[str], tree: Path, logs: Path, *, repeats: int, deadline: float,
-                first: Measurement | None = None, away: bool = False) -> Measurement:
+                first: Measurement | None = None, away: bool = False, cpus: tuple[int, ...] = ()) -> Measurement:
         self.calls.append(tree)
         source = tree / "score.txt"
         ok = source.is_file()

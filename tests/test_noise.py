@@ -42,6 +42,8 @@ def test_a_real_speed_up_beyond_the_noise_is_kept(tmp_path: Path) -> None:
     # with +-40% noise only a change beyond three standard deviations counts; a 5% jitter lets a 3x speed-up through
     report, _ = run_with(tmp_path, edit("work.py", "time.sleep(DELAY *", "time.sleep(0.001 *"), noise=0.05)
     assert report["turns"][0]["decision"] == "KEPT" and report["outcome"] == "SUCCESS"
+    pinning = json.loads(next(latest_run(tmp_path / "noisy").glob("turns/1/**/pinning.json")).read_text())
+    assert pinning["why"] and all(isinstance(c, int) for c in pinning["cpus"])  # pinned or not, the reason is kept
 
 
 def test_combine_takes_medians_and_spread() -> None:

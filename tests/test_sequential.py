@@ -35,7 +35,7 @@ class Drawn:
         self.rng, self.speedup, self.spread, self.loaded = rng, speedup, spread, loaded
 
     def measure(self, plan: Plan, metrics: list[str], tree: Path, logs: Path, *, repeats: int, deadline: float,
-                first: Measurement | None = None, away: bool = False) -> Measurement:
+                first: Measurement | None = None, away: bool = False, cpus: tuple[int, ...] = ()) -> Measurement:
         load = 1 + 0.3 * self.rng.random() if self.loaded and self.rng.random() < 0.3 else 1.0
         value = 0.2 / (self.speedup if tree.name == "new" else 1.0) * load
         value *= self.rng.uniform(1 - self.spread, 1 + self.spread)

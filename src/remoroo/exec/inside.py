@@ -441,6 +441,11 @@ def _has_children():
 
 def main():
     spec = marshal.loads(sys.stdin.buffer.read())
+    if spec.get("cpus") and hasattr(os, "sched_setaffinity"):
+        try:  # every process of the measurement inherits it
+            os.sched_setaffinity(0, spec["cpus"])
+        except OSError:
+            pass
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     _prctl(PR_SET_DUMPABLE, 0)  # measured code cannot read this process's memory or file descriptors
     stopping = []

@@ -79,7 +79,7 @@ class Journaled:
         self.inner.protect_inputs(inputs)
 
     def measure(self, plan: Plan, metrics: list[str], tree: Path, logs: Path, *, repeats: int, deadline: float,
-                first: Measurement | None = None, away: bool = False) -> Measurement:
+                first: Measurement | None = None, away: bool = False, cpus: tuple[int, ...] = ()) -> Measurement:
         key = self._key(plan, metrics, tree, logs, repeats, first, away)
         relative = f"journal/measure-{key}.json"
         path = self.folder.root / relative
@@ -87,7 +87,7 @@ class Journaled:
             self.replayed += 1
             return Measurement.model_validate_json(path.read_text(encoding="utf-8"))
         result = self.inner.measure(plan, metrics, tree, logs, repeats=repeats, deadline=deadline, first=first,
-                                    away=away)
+                                    away=away, cpus=cpus)
         self.folder.write_text(relative, result.model_dump_json(), durable=True)
         return result
 

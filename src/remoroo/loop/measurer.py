@@ -32,14 +32,15 @@ class PlanMeasurer:
         self.env = self.env.model_copy(update={"inputs": sorted(inputs)})
 
     def measure(self, plan: Plan, metrics: list[str], tree: Path, logs: Path, *, repeats: int, deadline: float,
-                first: Measurement | None = None, away: bool = False) -> Measurement:
+                first: Measurement | None = None, away: bool = False, cpus: tuple[int, ...] = ()) -> Measurement:
         if away and self.remote is not None and can_measure_away(metrics):
             started = time.monotonic()
             result, worker = self.remote.measure(tree, logs, plan, metrics, repeats, deadline, self.env)
             self.folder.append(MeasuredAway(logs=logs.relative_to(self.folder.root).as_posix(), worker=worker,
                                             seconds=round(time.monotonic() - started, 3)))
             return result
-        return measure_repeated(lambda where: measure(plan, metrics, tree, where, self.env, deadline),
+        env = self.env.model_copy(update={"cpus": list(cpus)}) if cpus else self.env
+        return measure_repeated(lambda where: measure(plan, metrics, tree, where, env, deadline),
                                 logs, repeats, deadline, first=first)
 
     def close(self) -> None:

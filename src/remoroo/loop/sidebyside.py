@@ -14,17 +14,21 @@ later looks a change surely (``stats.FUTILITY_BETA``, one-sided) smaller than
 the speed-up the looks are built to find (``stats.WORTH``, 1.25x). A bound
 built around a 1.25x keeps that speed-up's power (a stop on "the estimate went
 the wrong way" at 8 a side gave up 5% of them under +-40% noise). The ceiling is
-what the time left allows: one comparison takes at most a quarter of it.
+what the time left allows: one comparison takes at most a quarter of it. When
+the machine has several free CPUs, both sides' timed executions run on one of
+them (``measure/affinity.py``; why or why not in the logs' ``pinning.json``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from remoroo.loop.state import RunContext, Setup
+from remoroo.measure.affinity import LoadWindow, Pinning
 from remoroo.measure.once import Measurement
 from remoroo.measure.repeat import combine
 from remoroo.model.decide import Intervals, relative_bound
@@ -66,6 +70,7 @@ class Paired:
     old: Measurement
     intervals: Intervals = field(default_factory=dict)  # new / old, per noisy metric
     executions: int = 0
+    pinning: Pinning | None = None  # the CPU both sides ran on, and why (None: decided before any choice)
 
 
 def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree: Path, logs: Path,
@@ -79,13 +84,21 @@ def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree
     metrics, noisy = setup.metrics, noisy_metrics(setup)
     deadline = ctx.budgets.deadline
 
-    def once(tree: Path, where: Path) -> Measurement:
-        return ctx.measurer.measure(setup.plan, metrics, tree, where, repeats=1, deadline=deadline)
+    pinned: tuple[int, ...] = ()
 
+    def once(tree: Path, where: Path) -> Measurement:
+        return ctx.measurer.measure(setup.plan, metrics, tree, where, repeats=1, deadline=deadline, cpus=pinned)
+
+    window = LoadWindow()
     warm_old = once(old_tree, logs / "warmup-old")  # caches, imports, page cache: a tree's first run is slower
     warm_new = once(new_tree, logs / "warmup-new")
     if hopeless is not None and hopeless(warm_new):  # no timing can save it: one run says so
         return Paired(new=warm_new, old=warm_old, intervals={}, executions=2)
+    pinning = window.choose(setup.plan, [warm_old, warm_new])  # both sides on one CPU, or neither
+    pinned = pinning.cpus
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / "pinning.json").write_text(json.dumps({"cpus": list(pinned), "why": pinning.why}) + "\n",
+                                       encoding="utf-8")
     top = ceiling(ctx.config.repeats, warm_old.duration_s + warm_new.duration_s, deadline - time.monotonic())
     olds: list[Measurement] = []
     news: list[Measurement] = []
@@ -117,7 +130,8 @@ def measure_side_by_side(ctx: RunContext, setup: Setup, old_tree: Path, new_tree
             loose = _intervals(noisy, olds, news, FUTILITY_BETA, "t")
             if _futile(setup.goal, noisy, loose, bounds, WORTH):
                 break
-    return Paired(new=combine(news), old=combine(olds), intervals=intervals, executions=2 + len(news) + len(olds))
+    return Paired(new=combine(news), old=combine(olds), intervals=intervals, executions=2 + len(news) + len(olds),
+                  pinning=pinning)
 
 
 def _intervals(noisy: list[str], olds: list[Measurement], news: list[Measurement], alpha: float,

@@ -33,7 +33,9 @@ class Measurer(Protocol):
     """Runs a plan's commands on a tree and reads its metrics (``loop/measurer.py``; fakes in tests)."""
 
     def measure(self, plan: Plan, metrics: list[str], tree: Path, logs: Path, *, repeats: int, deadline: float,
-                first: Measurement | None = None, away: bool = False) -> Measurement: ...
+                first: Measurement | None = None, away: bool = False, cpus: tuple[int, ...] = ()) -> Measurement:
+        """``cpus``: pin every process of the measurement to these (``measure/affinity.py``; empty: any)."""
+        ...
 
     @property
     def remote_workers(self) -> int:

@@ -55,6 +55,7 @@ class Environment(BaseModel):
     readonly: list[str] = Field(default_factory=list, description="Files of the tree mounted read-only.")
     allowed: list[str] = Field(default_factory=list, description="Protected paths the user lets change.")
     inputs: list[str] = Field(default_factory=list, description="Files the baseline read: read-only from then on.")
+    cpus: list[int] = Field(default_factory=list, description="The CPUs the measurement is pinned to (empty: any).")
 
 
 class CommandRun(BaseModel):
@@ -107,7 +108,7 @@ def execute(plan: Plan, tree: Path, logs: Path, env: Environment, deadline: floa
         result = files.enter_context(tempfile.TemporaryFile())
         fds.append(result.fileno())
         spec = {"commands": spec_cmds, "grace_s": env.grace_s, "deadline": deadline,
-                "result_fd": result.fileno(), "limits": _limits(env.sandbox.limits)}
+                "result_fd": result.fileno(), "limits": _limits(env.sandbox.limits), "cpus": list(env.cpus)}
         argv = (sb.argv(tree=tree, shim=Path(env.shim_dir), metrics=metrics, sandbox=env.sandbox,
                         user_env=env.base_env, readonly=env.readonly,
                         venvs={k: Path(v) for k, v in env.venvs.items()})
