@@ -75,26 +75,27 @@ def test_no_ops_under_heavy_noise_are_almost_never_accepted_and_mostly_stop_earl
     rng = random.Random(11)
     runs = [compare(1.0, rng) for _ in range(300)]
     assert sum(kept for kept, _ in runs) <= 3  # the stated 0.5% for a run's first candidate, with slack
-    assert statistics.median(n for _, n in runs) <= 2 + 2 * 16  # surely short of 1.25x by 16 a side, mostly
+    assert statistics.median(n for _, n in runs) <= 2 + 2 * 32  # surely short of 1.2x by 32 a side, mostly
 
 
 def test_the_benchmarks_noise_finds_1_25x_at_least_95_percent_and_gives_up_on_no_ops_early() -> None:
     """The benchmark's program exactly (+-40%, no extra load): the issue's target for 1.25x, with the cost of a
-    no-op bounded; a stop on "the estimate went the wrong way" at 8 a side lost 1.25x speed-ups 7% of the time."""
+    no-op bounded. A stop on "the estimate went the wrong way" at 8 a side lost 1.25x speed-ups 7% of the time,
+    futility built around 1.25x itself 3%, a last look at 64 a side (where loaded runs ended unsettled) 5%."""
     rng = random.Random(21)
     found = [compare(1.25, rng, loaded=False) for _ in range(200)]
-    assert sum(kept for kept, _ in found) >= 190
+    assert sum(kept for kept, _ in found) >= 194
     lost_early = [n for kept, n in found if not kept and n < 2 + 2 * MAX_SAMPLES]
-    assert len(lost_early) <= 6  # futility gives up on at most 3% of them
+    assert len(lost_early) <= 3  # futility gives up on at most 1.5% of them
     noops = [compare(1.0, rng, loaded=False) for _ in range(200)]
     assert sum(kept for kept, _ in noops) <= 2
-    assert sum(n <= 2 + 2 * 16 for _, n in noops) >= 100  # half of them end by 16 a side
+    assert sum(n <= 2 + 2 * 32 for _, n in noops) >= 100  # half of them end by 32 a side
 
 
 def test_a_1_25x_speed_up_under_heavy_noise_is_found_almost_always() -> None:
     rng = random.Random(12)
-    found = [compare(1.25, rng) for _ in range(60)]
-    assert sum(kept for kept, _ in found) >= 55  # >= 90% here; the benchmark measures it live (>= 95% target)
+    found = [compare(1.25, rng) for _ in range(100)]
+    assert sum(kept for kept, _ in found) >= 95  # the load adds skew and outliers; the benchmark measures it live
 
 
 def test_a_2x_speed_up_is_always_found_and_soon() -> None:

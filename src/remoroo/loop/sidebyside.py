@@ -5,15 +5,15 @@ measures the change in the machine's load. Here both states run alternately
 (a warm-up execution of each first, discarded, then A B B A blocks), so a load
 change hits both, and the comparison is the exact Mann-Whitney interval of the
 ratio (``model/stats``). The samples are looked at a few times as they grow
-(``stats.SCHEDULE``: 3, 8, 16, 32, 64 a side, the alpha split unevenly over the
+(``stats.SCHEDULE``: 3, 8, 16, 32, 64, 128 a side, the alpha split unevenly over the
 looks, most of it kept for the last): a clear answer stops early, so a quiet
 machine needs few executions and a loaded one gets more. Sampling also stops
 when more samples could not change the decision (futility, which can only stop,
 never accept): at the first look a change surely within the noise margin; at
 later looks a change surely (``stats.FUTILITY_BETA``, one-sided) smaller than
-the speed-up the looks are built to find (``stats.WORTH``, 1.25x). A bound
-built around a 1.25x keeps that speed-up's power (a stop on "the estimate went
-the wrong way" at 8 a side gave up 5% of them under +-40% noise). The ceiling is
+a 1.2x speed-up (``stats.WORTH``): a true 1.25x is almost never given up on (a
+stop on "the estimate went the wrong way" at 8 a side gave up 5% of them under
++-40% noise, one built around 1.25x itself 3%). The ceiling is
 what the time left allows: one comparison takes at most a quarter of it. When
 the machine has several free CPUs, both sides' timed executions run on one of
 them (``measure/affinity.py``; why or why not in the logs' ``pinning.json``).
@@ -45,7 +45,7 @@ from remoroo.model.stats import (
     schedule,
 )
 
-MAX_SAMPLES = 64  # per side: the cost ceiling on a very noisy machine
+MAX_SAMPLES = 128  # per side: the cost ceiling on a very noisy machine
 TIME_SHARE = 0.25  # of the run's time left, at most, for one side-by-side comparison
 
 
